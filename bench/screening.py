@@ -29,7 +29,11 @@ def run_phase(label: str, args: list[str], env: dict[str, str]) -> tuple[float, 
     """Run one manage.py command in a child process; return (seconds, peak RSS in bytes)."""
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [PY, "manage.py", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [PY, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
@@ -51,10 +55,16 @@ def fresh_database(kind: str, env: dict[str, str]) -> dict[str, str]:
         url = os.environ.get("DATABASE_URL", "")
         env["DATABASE_URL"] = url if url.startswith("postgres") else PG_DEFAULT
         name = env["DATABASE_URL"].rsplit("/", 1)[1]
-        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", name], check=True)
+        subprocess.run(
+            ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", name], check=True
+        )
         subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
     subprocess.run(
-        [PY, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True
+        [PY, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
     )
     return env
 
@@ -73,12 +83,20 @@ def main() -> None:
         seconds, rss = run_phase(
             "generate",
             [
-                "generate_extract", str(out), "--people", str(options.people),
-                "--seed", str(options.seed), "--extract-date", extract_date.isoformat(),
+                "generate_extract",
+                str(out),
+                "--people",
+                str(options.people),
+                "--seed",
+                str(options.seed),
+                "--extract-date",
+                extract_date.isoformat(),
             ],
             env,
         )
-        print(f"generate_extract: {options.people:,} people in {seconds:.1f} s (peak {rss / 2**20:.0f} MiB)")
+        print(
+            f"generate_extract: {options.people:,} people in {seconds:.1f} s (peak {rss / 2**20:.0f} MiB)"
+        )
     size = sum(f.stat().st_size for f in out.iterdir())
     print(f"extract: {out} ({size / 2**20:.0f} MiB)")
 

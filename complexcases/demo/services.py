@@ -1,12 +1,15 @@
-"""Builds the embedded demo: a synthetic East of England extract, imported and screened for two months.
+"""Builds the embedded demo: a synthetic East of England extract, imported and screened for two
+months, with a demo sign-in for every kind of user and limited-access cases to try.
 
-Only for the embedded demo (`make run`): it refuses to run unless DEBUG is on or it is forced, because it
-creates accounts with a shared, printed password.
+Only for the embedded demo (`make run`): it refuses to run unless DEBUG is on or it is forced,
+because it gives accounts a shared, printed password.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,27 +17,36 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
-from complexcases.accounts.models import User
+from complexcases.accounts.models import Staff, User
+from complexcases.accounts.services import role_request_resolve, user_role_grant
 from complexcases.people.generator import generate_extract
 from complexcases.people.importer import import_extract
 from complexcases.people.models import ExtractImport
-from complexcases.screening.models import ScreeningRun
+from complexcases.screening.models import ScreeningResult, ScreeningRun
 from complexcases.screening.services import screening_run_create
 
 DEMO_REGION = "EOE"
 DEMO_SEED = 2021
 DEMO_PASSWORD = "complex-cases-demo"  # noqa: S105 - the embedded demo's shared password, printed at start
 DEMO_ACTOR = "demo_setup"
+CAST_FILE = "demo-cast.json"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    role: str
+    username: str
+    try_this: str
 
 
 @dataclass(frozen=True)
 class DemoSummary:
     created: bool
-    extract_date: dt.date
     months: tuple[str, str]
-    usernames: tuple[str, ...]
+    accounts: tuple[DemoAccount, ...]
 
 
 def same_day_previous_month(day: dt.date) -> dt.date:
@@ -43,41 +55,153 @@ def same_day_previous_month(day: dt.date) -> dt.date:
     return previous_last.replace(day=min(day.day, previous_last.day))
 
 
-def demo_setup(*, people: int, today: dt.date | None = None, say: Callable[[str], None]) -> DemoSummary:
-    """Make sure the demo data exists: import once, screen last month and this month. Reuses what is there."""
+def demo_allowed() -> bool:
+    return bool(settings.DEBUG)
+
+
+def demo_setup(
+    *, people: int, today: dt.date | None = None, say: Callable[[str], None]
+) -> DemoSummary:
+    """Make sure the demo exists: import, screen last month and this month, cast the sign-ins.
+
+    Reuses what is there: a second call changes nothing.
+    """
     today = today or timezone.localdate()
     previous = same_day_previous_month(today)
     months = (previous.strftime("%Y-%m"), today.strftime("%Y-%m"))
+    cast_path = Path(settings.VAR_DIR) / CAST_FILE
     created = False
     if not ExtractImport.objects.exists():
         with tempfile.TemporaryDirectory(prefix="cc-demo-") as tmp:
             out = Path(tmp) / "extract"
             say(f"Generating a synthetic East of England extract of {people:,} people…")
-            generate_extract(out, people=people, seed=DEMO_SEED, regions=[DEMO_REGION], extract_date=today)
-            say("Importing it…")
+            generate_extract(
+                out, people=people, seed=DEMO_SEED, regions=[DEMO_REGION], extract_date=today
+            )
+            say("Importing it (accounts are provisioned from its staff)…")
             import_extract(out, actor=DEMO_ACTOR)
+            _screen(previous, today, say)
+            cast = _choose_cast(months[1])
+            say("Adding two limited-access cases to the extract and importing it again…")
+            _add_limited_access(out, cast)
+            import_extract(out, actor=DEMO_ACTOR)
+        cast_path.write_text(json.dumps(cast, indent=2))
         created = True
-    existing = set(ScreeningRun.objects.filter(month__in=months).values_list("month", flat=True))
+    else:
+        created = _screen(previous, today, say)
+    cast = json.loads(cast_path.read_text()) if cast_path.exists() else _choose_cast(months[1])
+    accounts = _demo_accounts(cast)
+    return DemoSummary(created=created, months=months, accounts=accounts)
+
+
+def _screen(previous: dt.date, today: dt.date, say: Callable[[str], None]) -> bool:
+    done = set(ScreeningRun.objects.values_list("month", flat=True))
+    screened = False
     for as_of in (previous, today):
-        if as_of.strftime("%Y-%m") not in existing:
+        if as_of.strftime("%Y-%m") not in done:
             say(f"Screening the caseload as of {as_of:%-d %B %Y}…")
             screening_run_create(as_of=as_of, actor=DEMO_ACTOR)
-            created = True
-    usernames = _demo_accounts()
-    return DemoSummary(created=created, extract_date=today, months=months, usernames=usernames)
+            screened = True
+    return screened
+
+
+def _choose_cast(month: str) -> dict[str, str]:
+    """Pick real provisioned staff for the demo: the practitioner with most people on this month's
+    list, their SPO and Head of PDU, and a QDO of the region; and two of the practitioner's listed
+    people for the limited-access cases."""
+    run = ScreeningRun.objects.filter(month=month).order_by("-started_at", "-id").first()
+    if run is None:
+        raise RuntimeError("The demo needs a screening run for this month")
+    busiest = (
+        ScreeningResult.objects.filter(
+            run=run,
+            eligible=True,
+            person__offender_manager__grade__in=["PO", "PSO"],
+            person__offender_manager__username__gt="",
+        )
+        .values("person__offender_manager")
+        .annotate(listed=Count("id"))
+        .order_by("-listed", "person__offender_manager")
+        .first()
+    )
+    if busiest is None:
+        raise RuntimeError("The demo extract has nobody on this month's list")
+    practitioner = Staff.objects.select_related("team__pdu").get(
+        pk=busiest["person__offender_manager"]
+    )
+    team, pdu = practitioner.team, practitioner.team.pdu
+
+    def first(**filters: object) -> str:
+        staff = Staff.objects.filter(**filters).exclude(username="").order_by("staff_code").first()
+        if staff is None:
+            raise RuntimeError(f"The demo extract has no staff matching {filters}")
+        return staff.username
+
+    listed = list(
+        ScreeningResult.objects.filter(
+            run=run, eligible=True, person__offender_manager=practitioner
+        )
+        .order_by("person__crn")
+        .values_list("person__crn", flat=True)
+    )
+    return {
+        "practitioner": practitioner.username,
+        "spo": first(grade="SPO", team=team),
+        "head_of_service": first(grade="HOPDU", team__pdu=pdu),
+        "cc_team": first(grade="QDO", team__pdu__region=pdu.region),
+        "restricted_crn": listed[0],
+        "excluded_crn": listed[1] if len(listed) > 1 else "",
+    }
+
+
+def _add_limited_access(out: Path, cast: dict[str, str]) -> None:
+    """A restriction allowing only the practitioner on one listed case, and an exclusion of the SPO
+    from another, so every demo user can see how limited access looks."""
+    with (out / "limited_access.csv").open("a", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([cast["restricted_crn"], cast["practitioner"], "RESTRICTION", "", ""])
+        if cast["excluded_crn"]:
+            writer.writerow([cast["excluded_crn"], cast["spo"], "EXCLUSION", "", ""])
 
 
 @transaction.atomic
-def _demo_accounts() -> tuple[str, ...]:
-    """The demo's sign-ins. Roles and need-to-know arrive with the access work; for now one account."""
-    user, made = User.objects.get_or_create(
-        username="demo", defaults={"first_name": "Demo", "last_name": "User", "is_staff": True}
-    )
-    if made or not user.check_password(DEMO_PASSWORD):
-        user.set_password(DEMO_PASSWORD)
-        user.save(update_fields=["password"])
-    return (user.username,)
-
-
-def demo_allowed() -> bool:
-    return bool(settings.DEBUG)
+def _demo_accounts(cast: dict[str, str]) -> tuple[DemoAccount, ...]:
+    """Give the cast the demo password, and make the users the extract does not have."""
+    extra = {
+        "panel_member": ("demo.panel", "Panel", "Member"),
+        "analyst": ("demo.analyst", "Demo", "Analyst"),
+        "admin": ("demo.admin", "Demo", "Administrator"),
+    }
+    for role, (username, first_name, last_name) in extra.items():
+        user, _ = User.objects.get_or_create(
+            username=username,
+            defaults={
+                "first_name": first_name,
+                "last_name": last_name,
+                "is_staff": role == "admin",
+            },
+        )
+        scope = {"region": DEMO_REGION} if role in {"panel_member", "analyst"} else {}
+        user_role_grant(
+            actor=DEMO_ACTOR,
+            request=role_request_resolve(username=username, role=role, **scope),
+        )
+    usernames = {
+        **{role: cast[role] for role in ("practitioner", "spo", "head_of_service", "cc_team")}
+    }
+    usernames.update({role: names[0] for role, names in extra.items()})
+    for user in User.objects.filter(username__in=usernames.values()):
+        if not user.check_password(DEMO_PASSWORD):
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+    restricted, excluded = cast["restricted_crn"], cast.get("excluded_crn", "")
+    hints = {
+        "practitioner": f"your own caseload; {restricted} is restricted to you",
+        "spo": f"your team's people; you are excluded from {excluded}",
+        "head_of_service": "listed people in your PDU; CSV download",
+        "cc_team": "listed people in the East of England; CSV download",
+        "panel_member": "panels arrive later: no cases yet",
+        "analyst": "counts only, never names or CRNs",
+        "admin": "users, roles and the audit trail (/audit/, /admin/); no case data",
+    }
+    return tuple(DemoAccount(role, usernames[role], hints[role]) for role in hints)

@@ -61,10 +61,15 @@ class Change(models.TextChoices):
 class ScreeningResult(models.Model):
     """A person's result in a run: criteria met, with the evidence behind each one."""
 
-    run = models.ForeignKey(ScreeningRun, on_delete=models.CASCADE, related_name="results")
+    # A run writes a row per person on a national caseload, so every index costs: run, PDU and team
+    # have no index of their own (run leads the composite indexes below; PDUs and teams are not
+    # deleted in practice, and the list pages always filter by run first).
+    run = models.ForeignKey(
+        ScreeningRun, on_delete=models.CASCADE, related_name="results", db_index=False
+    )
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="screening_results")
-    pdu = models.ForeignKey(Pdu, on_delete=models.PROTECT, related_name="+")
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    pdu = models.ForeignKey(Pdu, on_delete=models.PROTECT, related_name="+", db_index=False)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+", db_index=False)
     on_caseload = models.BooleanField(default=True)
     criteria_count = models.PositiveSmallIntegerField()
     # Met criteria as a bit mask in the criteria set's order (bit 0 = first criterion).

@@ -9,6 +9,7 @@ from factory.django import DjangoModelFactory
 
 from complexcases.accounts.models import Pdu, Region, Staff, Team, User
 from complexcases.people.models import Assessment, LimitedAccess, Person, Registration, Sentence
+from complexcases.screening.criteria import CURRENT
 from complexcases.screening.models import CriteriaSet, ScreeningResult, ScreeningRun
 
 
@@ -132,7 +133,7 @@ class CriteriaSetFactory(DjangoModelFactory):
 
     code = "cc-2021"
     version = 1
-    parameters = factory.LazyFunction(lambda: {})
+    parameters = factory.LazyFunction(lambda: dict(CURRENT))
 
 
 class ScreeningRunFactory(DjangoModelFactory):

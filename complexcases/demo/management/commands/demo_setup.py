@@ -25,7 +25,9 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS("Complex Cases demo: http://127.0.0.1:8000/"))
         self.stdout.write(f"Months screened: {summary.months[0]} and {summary.months[1]}")
-        self.stdout.write("Sign in with one of these usernames and the shared demo password:")
-        for username in summary.usernames:
-            self.stdout.write(f"  {username}")
-        self.stdout.write(f"Demo password: {DEMO_PASSWORD}")
+        self.stdout.write(f"Sign in as any of these, with the demo password: {DEMO_PASSWORD}")
+        width = max(len(account.username) for account in summary.accounts)
+        for account in summary.accounts:
+            self.stdout.write(
+                f"  {account.role:<16} {account.username:<{width}}  {account.try_this}"
+            )
