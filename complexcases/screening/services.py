@@ -1,9 +1,10 @@
 """Screening runs: screen the whole stored caseload as of a date and store every result with its evidence.
 
 Built for national volumes (250,000 people): facts are read in chunks of people with three plain
-queries per chunk (tuples, no model instances), the pure rules run in Python, and results are
-written in bulk (COPY on PostgreSQL, executemany on SQLite) inside one transaction. Memory stays flat
-whatever the caseload size.
+queries per chunk (tuples, no model instances) and the pure rules run in Python — in worker
+processes, one per core, for a large caseload (facts.screen_caseload) — and results are written in
+bulk (COPY on PostgreSQL, executemany on SQLite) inside one transaction. Memory stays flat whatever
+the caseload size.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ import datetime as dt
 import json
 import logging
 import threading
-from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,24 +23,15 @@ from django.utils import timezone
 from complexcases.accounts.models import Pdu
 from complexcases.core.audit import audit_record
 from complexcases.core.models import AuditAction
-from complexcases.people.models import Assessment, Person, Registration, Sentence
 from complexcases.screening import criteria
+from complexcases.screening.facts import screen_caseload
 from complexcases.screening.models import Change, CriteriaSet, ScreeningResult, ScreeningRun
-from complexcases.screening.rules import (
-    AssessmentFact,
-    PersonFacts,
-    RegistrationFact,
-    Screener,
-    SentenceFact,
-    oasys_window_start,
-    off_caseload_evidence,
-)
+from complexcases.screening.rules import off_caseload_evidence
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, int], None]
 
-CHUNK_SIZE = 5_000  # people per read: three queries each
 OFF_CASELOAD_SUMMARY = (
     "Left the list: no longer on the caseload, so not screened this month (listed last month)."
 )
@@ -154,19 +145,26 @@ def screening_run_create(
                 .values_list("person_id", "months_on_list", "pdu_id", "team_id")
             }
         pdu_codes = dict(Pdu.objects.values_list("id", "code"))
-        screener = Screener(parameters, as_of)
         tally = _Tally()
         writer = _ResultWriter(run.pk)
         try:
-            chunks = _caseload_facts(parameters, as_of)
-            chunk = next(chunks, None)
+            screened_chunks = screen_caseload(parameters, as_of)
+            chunk = next(screened_chunks, None)
             while chunk is not None:
-                people, facts = chunk
                 rows = []
-                for (person_id, pdu_id, team_id), person_facts in zip(people, facts, strict=True):
-                    outcome = screener.screen(person_facts)
+                for (
+                    person_id,
+                    pdu_id,
+                    team_id,
+                    count,
+                    mask,
+                    eligible,
+                    near_miss,
+                    no_oasys,
+                    text,
+                ) in chunk:
                     before = listed_before.pop(person_id, None)
-                    change, months = _change(outcome.eligible, before)
+                    change, months = _change(eligible, before)
                     rows.append(
                         (
                             run.pk,
@@ -174,23 +172,23 @@ def screening_run_create(
                             pdu_id,
                             team_id,
                             True,
-                            outcome.criteria_count,
-                            outcome.criteria_mask,
-                            outcome.eligible,
-                            outcome.near_miss,
-                            outcome.no_current_oasys,
+                            count,
+                            mask,
+                            eligible,
+                            near_miss,
+                            no_oasys,
                             change,
                             months,
-                            screener.evidence_text(outcome),
+                            text,
                         )
                     )
-                    _count(tally, pdu_codes[pdu_id], outcome.eligible, outcome.near_miss, change)
-                    if outcome.no_current_oasys:
+                    _count(tally, pdu_codes[pdu_id], eligible, near_miss, change)
+                    if no_oasys:
                         tally.no_current_oasys += 1
                 # The previous chunk's rows were being written while this one was screened; the
                 # connection must be free again before the next chunk is read.
                 writer.wait()
-                chunk = next(chunks, None)
+                chunk = next(screened_chunks, None)
                 tally.screened += len(rows)
                 if progress is not None:  # before the write starts: it may use the database
                     progress("screened", tally.screened)
@@ -317,96 +315,6 @@ def _finish(run: ScreeningRun, tally: _Tally) -> None:
             "finished_at",
         ]
     )
-
-
-# --- reading the facts, a chunk of people at a time -------------------------------------------------
-
-
-def _caseload_facts(
-    parameters: dict[str, Any], as_of: dt.date
-) -> Iterator[tuple[list[tuple[int, int, int]], list[PersonFacts]]]:
-    """(person id, PDU id, team id) and the facts, for chunks of people on the caseload, by id.
-
-    Only facts the criteria set can use are read: registrations of the screened types, usable
-    assessments inside the OASys window, sentences of the screened types. The rules apply the same
-    conditions again, so this is only a narrowing, never a decision.
-    """
-    register_codes = criteria.screened_register_codes(parameters)
-    sentence_types = criteria.screened_sentence_types(parameters)
-    statuses = parameters["oasys_usable_statuses"]
-    window_start = oasys_window_start(as_of, parameters)
-    chunk_size = CHUNK_SIZE
-    last_id = 0
-    while True:
-        people = list(
-            Person.objects.filter(on_caseload=True, id__gt=last_id)
-            .order_by("id")
-            .values_list("id", "pdu_id", "team_id")[:chunk_size]
-        )
-        if not people:
-            return
-        first_id, last_id = people[0][0], people[-1][0]
-        in_range = {"person_id__gte": first_id, "person_id__lte": last_id}
-        registrations: dict[int, list[RegistrationFact]] = defaultdict(list)
-        for person_id, *values in (
-            Registration.objects.filter(register_type_code__in=register_codes, **in_range)
-            .order_by()
-            .values_list(
-                "person_id",
-                "register_type_code",
-                "registration_date",
-                "deregistration_date",
-                "register_level_code",
-                "register_category_code",
-            )
-        ):
-            registrations[person_id].append(RegistrationFact(*values))  # type: ignore[arg-type]
-        assessments: dict[int, list[AssessmentFact]] = defaultdict(list)
-        for person_id, *values in (
-            Assessment.objects.filter(
-                status__in=statuses,
-                completed_date__lte=as_of,
-                completed_date__gt=window_start,
-                **in_range,
-            )
-            .order_by()
-            .values_list(
-                "person_id",
-                "assessment_id",
-                "completed_date",
-                "status",
-                "assessment_type",
-                "rosh_overall",
-                "q4_8",
-                "q10_2",
-                "q10_5",
-                "q10_6",
-                "r3_1",
-                "r3_2",
-                "drug_score",
-                "alcohol_score",
-                "opd_result",
-                "opd_override",
-            )
-        ):
-            assessments[person_id].append(AssessmentFact(*values))  # type: ignore[arg-type]
-        sentences: dict[int, list[SentenceFact]] = defaultdict(list)
-        for person_id, *values in (
-            Sentence.objects.filter(sentence_type__in=sentence_types, **in_range)
-            .order_by()
-            .values_list("person_id", "sentence_type", "active", "sentence_date", "event_number")
-        ):
-            sentences[person_id].append(SentenceFact(*values))  # type: ignore[arg-type]
-        empty: tuple = ()
-        facts = [
-            PersonFacts(
-                tuple(registrations.get(person_id, empty)),
-                tuple(assessments.get(person_id, empty)),
-                tuple(sentences.get(person_id, empty)),
-            )
-            for person_id, _, _ in people
-        ]
-        yield people, facts
 
 
 # --- writing the results in bulk ---------------------------------------------------------------------

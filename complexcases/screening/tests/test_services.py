@@ -17,7 +17,7 @@ from complexcases.people.tests.factories import (
     SentenceFactory,
     TeamFactory,
 )
-from complexcases.screening import services
+from complexcases.screening import facts
 from complexcases.screening.criteria import CRITERIA_IDS, CURRENT, ids_to_mask, mask_to_ids
 from complexcases.screening.models import CriteriaSet, ScreeningResult, ScreeningRun
 from complexcases.screening.services import CriteriaSetChanged, screening_run_create
@@ -232,7 +232,7 @@ def test_results_do_not_depend_on_how_the_caseload_is_chunked(teams, monkeypatch
     for index, ids in enumerate([ALL[:7], ALL[:5], (), ALL[2:8], ALL[:6], ALL[1:4], ALL]):
         give(PersonFactory(team=north if index % 2 else south, on_caseload=index != 3), ids)
     whole = screening_run_create(as_of=NOVEMBER, actor="tester")
-    monkeypatch.setattr(services, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(facts, "CHUNK_SIZE", 2)
     progress: list[tuple[str, int]] = []
 
     chunked = screening_run_create(
