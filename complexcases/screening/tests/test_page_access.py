@@ -75,7 +75,7 @@ def expected_person_status(username: str, crn: str) -> int:
 @pytest.fixture(scope="module")
 def _world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Any]:
     with django_db_blocker.unblock(), transaction.atomic():
-        world = build_cast(build_org())
+        world: Any = build_cast(build_org())
         team, pdu, manager = world.teams["A1"], world.pdus["A"], world.users["manager"].staff
         people = {
             OPEN: world.person,
