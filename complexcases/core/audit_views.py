@@ -134,6 +134,7 @@ def audit_search(request: HttpRequest) -> HttpResponse:
             per_page=page_size,
             export_form=AuditExportForm(initial={"crn": crn, "username": username}),
         )
+    context["nav"] = "audit"
     return render(request, "core/audit_search.html", context)
 
 
@@ -198,7 +199,13 @@ def audit_export(request: HttpRequest) -> HttpResponseBase:
         return render(
             request,
             "core/audit_search.html",
-            {"form": search, "export_form": form, "page": None, "export_errors": True},
+            {
+                "form": search,
+                "export_form": form,
+                "page": None,
+                "export_errors": True,
+                "nav": "audit",
+            },
             status=400,
         )
     crn, username = form.cleaned_data["crn"], form.cleaned_data["username"]
