@@ -16,6 +16,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from complexcases.accounts import authentication  # noqa: F401  (registers the token scheme)
 from complexcases.accounts.policy import access_policy
+from complexcases.referrals import api as referrals_api
 from complexcases.screening import api as screening_api
 
 app_name = "api"
@@ -49,6 +50,12 @@ urlpatterns = [
         rf"^screening-runs/{MONTH}/results$",
         screening_api.MonthResultsView.as_view(),
         name="screening_run_results",
+    ),
+    path("referrals", referrals_api.ReferralListView.as_view(), name="referrals"),
+    re_path(
+        r"^referrals/(?P<referral_id>[0-9]{1,18})$",
+        referrals_api.ReferralDetailView.as_view(),
+        name="referral",
     ),
     re_path(r"^(?P<rest>.*)$", not_found, name="not_found"),
 ]

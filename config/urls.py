@@ -18,5 +18,6 @@ urlpatterns = [
     path("assets/<path:path>", core_views.frontend_asset, name="frontend_asset"),
     path("", core_views.home, name="home"),
     path("", include("complexcases.screening.urls")),
+    path("", include("complexcases.referrals.urls")),
     path("", include("complexcases.core.urls")),
 ]

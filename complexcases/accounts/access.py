@@ -171,14 +171,25 @@ def listed_people_q() -> Q:
 def referred_people_q() -> Q | None:
     """Hook for the referral work: people with a referral (head_of_service and cc_team see them).
 
-    None until referrals exist; then return Q(pk__in=<referred person ids>).
+    Chosen rule: people with an OPEN referral, or one CLOSED within the last 12 months (365 days).
+    Open work must be visible to those who run it; a recently closed case stays visible for the
+    follow-up, learning and any re-referral, then drops out unless it is listed again. One subquery.
     """
-    return None
+    from complexcases.referrals.models import Referral  # referrals depends on accounts
+
+    since = timezone.now() - dt.timedelta(days=365)
+    referred = Referral.objects.filter(~Q(status="closed") | Q(closed_at__gte=since))
+    return Q(pk__in=referred.values("person_id"))
 
 
 def referrals_made_q(user: Any) -> Q | None:
-    """Hook for the referral work: people a practitioner referred. None until referrals exist."""
-    return None
+    """Hook for the referral work: people a practitioner referred (any referral they made, open
+    or closed: DESIGN.md section 2, "referrals they made"). One subquery."""
+    from complexcases.referrals.models import Referral  # referrals depends on accounts
+
+    if user is None or getattr(user, "pk", None) is None:
+        return None
+    return Q(pk__in=Referral.objects.filter(referred_by_id=user.pk).values("person_id"))
 
 
 def panel_cases_q(user: Any) -> Q | None:

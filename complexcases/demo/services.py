@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -85,6 +86,8 @@ def demo_setup(
             say("Adding two limited-access cases to the extract and importing it again…")
             _add_limited_access(out, cast)
             import_extract(out, actor=DEMO_ACTOR)
+        say("Recording reflective conversations and referrals at each stage…")
+        _demo_workflow(cast, months[1], today)
         cast_path.write_text(json.dumps(cast, indent=2))
         created = True
     else:
@@ -152,6 +155,81 @@ def _choose_cast(month: str) -> dict[str, str]:
         "restricted_crn": listed[0],
         "excluded_crn": listed[1] if len(listed) > 1 else "",
     }
+
+
+def _demo_workflow(cast: dict[str, str], month: str, today: dt.date) -> None:
+    """Conversations on some of the SPO's listed cases (others still await one), and a referral at
+    every stage of the process, so each page of the workflow has something to show."""
+    from complexcases.referrals import services as referrals
+    from complexcases.referrals.states import ReferralStatus as S
+
+    run = ScreeningRun.objects.filter(month=month).order_by("-started_at", "-id").first()
+    users = {u.username: u for u in User.objects.filter(username__in=cast.values())}
+    spo, cc_team = users[cast["spo"]], users[cast["cc_team"]]
+    limited = {cast["restricted_crn"], cast.get("excluded_crn", "")}
+    listed = [
+        result.person
+        for result in ScreeningResult.objects.filter(run=run, eligible=True)
+        .select_related("person__team", "person__pdu")
+        .order_by("person__crn")
+        if result.person.crn not in limited
+    ]
+    practitioner = users[cast["practitioner"]]
+    team_code = Staff.objects.get(username=cast["spo"]).team.code
+    everyone = ScreeningResult.objects.filter(run=run, eligible=True, person__team__code=team_code)
+    # The SPO's team, the practitioner's own cases first (some are limited-access cases).
+    team = sorted(
+        (result.person for result in everyone.select_related("person__offender_manager")),
+        key=lambda p: (p.offender_manager.username != cast["practitioner"], p.crn),
+    )
+
+    def actor_for(person: Any) -> Any:
+        return practitioner if person.offender_manager.username == cast["practitioner"] else spo
+
+    outcomes = [
+        ("refer_to_complex_cases", ""),
+        ("no_further_support", ""),
+        ("supported_elsewhere", "Managed at MAPPA level 2"),
+    ]
+    for person, (outcome, elsewhere) in zip(team, outcomes, strict=False):
+        referrals.conversation_record(
+            actor=actor_for(person),
+            person=person,
+            outcome=outcome,
+            held_on=today,
+            supported_elsewhere=elsewhere,
+            note="Synthetic demo note.",
+            month=month,
+        )
+    if team:
+        referrals.referral_create(
+            actor=actor_for(team[0]),
+            person=team[0],
+            challenges="Engagement has broken down since the move to approved premises.",
+            support_sought="Ideas from psychology on how to rebuild engagement.",
+        )
+    path = [S.TRIAGE_BOOKED, S.AWAITING_PANEL, S.PANEL_BOOKED, S.HEARD_AT_PANEL, S.IN_FOLLOW_UP]
+    others = [p for p in listed if p.team.code != team_code]
+    for stage, person in enumerate(others[: len(path) + 1]):
+        referral = referrals.referral_create(
+            actor=cc_team,
+            person=person,
+            challenges="Release planning is blocked: no accommodation has been found.",
+            support_sought="Help from the prison resettlement representative.",
+        )
+        if stage == len(path):
+            referrals.referral_close(
+                referral=referral,
+                actor=cc_team,
+                closure_reason="signposted",
+                closure_destination="Local authority housing team",
+                reason="Demo: signposted at triage.",
+            )
+            continue
+        for status in path[: stage + 1]:
+            referral = referrals.referral_transition(
+                referral=referral, to=status, actor=cc_team, reason="Demo: moved on."
+            )
 
 
 def _add_limited_access(out: Path, cast: dict[str, str]) -> None:

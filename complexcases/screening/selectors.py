@@ -13,11 +13,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Subquery
 
 from complexcases.accounts import access
 from complexcases.accounts.models import Pdu, Region, Team
 from complexcases.people.models import Person
+from complexcases.referrals.selectors import awaiting_conversation_expression
 from complexcases.screening import export
 from complexcases.screening.models import Change, ScreeningResult, ScreeningRun
 
@@ -145,10 +146,15 @@ def _pdu_results(
 def eligible_results(
     run: ScreeningRun, pdu: Pdu, user: Any, team: Team | None = None
 ) -> QuerySet[ScreeningResult]:
-    """The PDU's list for the run, as far as the user may see it: most criteria first."""
+    """The PDU's list for the run, as far as the user may see it: most criteria first.
+
+    Each row carries `awaiting_conversation` (no reflective conversation yet for the run's month),
+    from a subquery in the same query.
+    """
     return (
         _pdu_results(run, pdu, team, user)
         .filter(eligible=True)
+        .annotate(awaiting_conversation=awaiting_conversation_expression(run.month))
         .order_by("-criteria_count", "person__surname", "person__forename", "person__crn")
     )
 
@@ -232,11 +238,17 @@ def person_for(user: Any, crn: str, request: Any = None) -> Person:
 
 
 def person_results(person: Person) -> list[ScreeningResult]:
-    """The person's result in every run, newest first, without the evidence (read separately)."""
+    """The person's result in every run, newest first, without the evidence (read separately).
+
+    Each row carries `latest_month` (the newest month with a finished run), read in the same query
+    so that the person page keeps within its query bound with the case timeline added.
+    """
+    newest = _finished_runs().order_by("-month").values("month")[:1]
     return list(
         ScreeningResult.objects.filter(person=person)
         .select_related("run", "pdu")
         .defer("evidence")
+        .annotate(latest_month=Subquery(newest))
         .order_by("-run__month", "-run__started_at", "-run_id")
     )
 

@@ -320,6 +320,22 @@ def _finish(run: ScreeningRun, tally: _Tally) -> None:
 # --- writing the results in bulk ---------------------------------------------------------------------
 
 
+def _compress_with_lz4() -> None:
+    """PostgreSQL: compress this transaction's new evidence with lz4 rather than pglz, when the
+    server has it (PostgreSQL 14+, built with lz4). Each person's evidence (~2.6 KB of JSON, ~3 KB
+    as jsonb) is over the size at which PostgreSQL compresses a value; at national volume pglz
+    makes the COPY ~40% slower than lz4 (60,000 rows: 6.0 s against 4.2 s), for much the same size.
+    Reading is unchanged: each value records how it was compressed. SET LOCAL ends with the
+    transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+        )
+        available = cursor.fetchone()
+        if available is not None and available[0]:
+            cursor.execute("SET LOCAL default_toast_compression = 'lz4'")
+
+
 class _ResultWriter:
     """Appends result rows to the results table: COPY on PostgreSQL, executemany elsewhere.
 
@@ -343,6 +359,7 @@ class _ResultWriter:
         self.postgres = connection.vendor == "postgresql"
         if self.postgres:
             self.sql = f"COPY {table} ({columns}) FROM STDIN"
+            _compress_with_lz4()
         else:
             # The sqlite3 module's own placeholders: this runs on the DB-API connection.
             placeholders = ", ".join(["?"] * len(_RESULT_COLUMNS))

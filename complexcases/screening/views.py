@@ -26,6 +26,7 @@ from complexcases.accounts import access
 from complexcases.accounts.models import Pdu, Team
 from complexcases.accounts.policy import access_policy
 from complexcases.core.audit import audit_record, audited_read
+from complexcases.referrals import selectors as referral_selectors
 from complexcases.screening import export, selectors
 from complexcases.screening.criteria import CRITERIA_IDS, CRITERIA_LABELS, mask_to_ids
 from complexcases.screening.models import Change, ScreeningResult, ScreeningRun
@@ -137,6 +138,7 @@ class ListRow:
     change: str
     months_on_list: int
     limited_access: bool = False
+    awaiting_conversation: bool = False
 
     @property
     def change_text(self) -> str:
@@ -178,6 +180,7 @@ def _list_rows(results: Page) -> list[ListRow]:
                 criteria=[CRITERIA_SHORT_LABELS[cid] for cid in mask_to_ids(result.criteria_mask)],
                 change=result.change,
                 months_on_list=result.months_on_list,
+                awaiting_conversation=bool(getattr(result, "awaiting_conversation", False)),
             )
         )
     return rows
@@ -306,6 +309,7 @@ def _render_pdu_list(request: HttpRequest, run: ScreeningRun, pdu: Pdu, month: s
             "near_miss_toggle_query": toggle.urlencode(),
             "left": selectors.left_people(run, pdu, user, team),
             "may_export": access.may_export(user, pdu),
+            "may_record_conversation": referral_selectors.may_record_conversation(user),
         },
     )
 
@@ -469,12 +473,17 @@ def person(request: HttpRequest, crn: str) -> HttpResponse:
 def _render_person(request: HttpRequest, found: Any) -> HttpResponse:
     history = selectors.person_results(found)
     latest = history[0] if history else None
+    case_work = referral_selectors.person_case_work(found)
     context: dict[str, Any] = {
         "nav": "lists",
         "person": found,
         "history": history,
         "latest": latest,
         "criteria_total": len(CRITERIA_IDS),
+        "timeline": case_work.timeline,
+        "open_referral": case_work.open_referral,
+        "may_record_conversation": referral_selectors.may_record_conversation(request.user),
+        "may_refer": referral_selectors.may_refer(request.user),
     }
     if latest is not None:
         evidence = selectors.result_evidence(latest)
@@ -483,7 +492,7 @@ def _render_person(request: HttpRequest, found: Any) -> HttpResponse:
         context.update(
             {
                 "month_label": month_label(latest.run.month),
-                "status": _result_status(latest, threshold, selectors.latest_month()),
+                "status": _result_status(latest, threshold, getattr(latest, "latest_month", None)),
                 "criteria": _criteria_views(latest, evidence),
                 "no_current_oasys": bool(evidence.get("no_current_oasys", latest.no_current_oasys)),
                 "latest_oasys": latest_oasys if isinstance(latest_oasys, dict) else None,

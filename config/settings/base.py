@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "complexcases.people",
     "complexcases.screening",
     "complexcases.notifications",
+    "complexcases.referrals",
     "complexcases.demo",
     "rest_framework",
     "drf_spectacular",
@@ -242,6 +243,13 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "memory://")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", True)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
+# Periodic work under beat (the outbox sweep is added by config/celery.py when absent here).
+CELERY_BEAT_SCHEDULE = {
+    "referrals: remind SPOs of listed cases awaiting a reflective conversation": {
+        "task": "referrals.send_conversation_reminders",
+        "schedule": 6 * 60 * 60,  # every six hours: each SPO is reminded once a month at most
+    },
+}
 
 # No personal data in logs: every handler carries the redaction filter (core/logging.py).
 # Django's own loggers are routed to the same handlers (replacing Django's defaults, whose

@@ -175,4 +175,6 @@ def test_the_schema_lists_the_operations(api_schema: Any) -> None:
         ("/api/v1/people/{crn}", "GET"),
         ("/api/v1/screening-runs/{month}", "GET"),
         ("/api/v1/screening-runs/{month}/results", "GET"),
+        ("/api/v1/referrals", "POST"),
+        ("/api/v1/referrals/{referral_id}", "GET"),
     }

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def _world() -> Any:
     world: Any = build_cast(build_org())
     team, pdu, manager = world.teams["A1"], world.pdus["A"], world.users["manager"].staff
-    excluded = PersonFactory(crn="Y000002", team=team, pdu=pdu, offender_manager=manager)
+    excluded: Any = PersonFactory(crn="Y000002", team=team, pdu=pdu, offender_manager=manager)
     LimitedAccess.objects.create(person=excluded, username="spo_a1", kind="EXCLUSION")
     run = ScreeningRunFactory(
         as_of=dt.date(2026, 11, 1), finished_at=dt.datetime(2026, 11, 1, 10, tzinfo=dt.UTC)

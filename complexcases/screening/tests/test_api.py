@@ -827,6 +827,8 @@ def test_schema_is_public_openapi_3(world: ApiWorld) -> None:
         "/api/v1/people/{crn}",
         "/api/v1/screening-runs/{month}",
         "/api/v1/screening-runs/{month}/results",
+        "/api/v1/referrals",
+        "/api/v1/referrals/{referral_id}",
     }
     assert "tokenAuth" in schema["components"]["securitySchemes"]
 
