@@ -219,3 +219,32 @@ def test_run_screening_command_prints_the_summary(caseload) -> None:  # type: ig
 def test_run_screening_refuses_a_bad_date(as_of: str) -> None:
     with pytest.raises(CommandError, match="YYYY-MM-DD"):
         call_command("run_screening", "--as-of", as_of, stdout=io.StringIO())
+
+
+def test_an_export_records_its_reason(caseload) -> None:  # type: ignore[no-untyped-def]
+    export("--month", "2026-11", "--actor", "reasoned", "--reason", "Quarterly assurance")
+    assert AuditEvent.objects.get(actor_username="reasoned").reason == "Quarterly assurance"
+
+
+def test_a_script_without_a_reason_is_recorded_as_giving_none(caseload, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("sys.stdin", io.StringIO())  # not a terminal
+    export("--month", "2026-11", "--actor", "script")
+    assert AuditEvent.objects.get(actor_username="script").reason.startswith("(none given")
+
+
+def test_on_a_terminal_the_reason_is_asked_for(caseload, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stdin", Terminal())
+    answers = iter(["", "Planning the panel"])
+    monkeypatch.setattr("builtins.input", lambda prompt: next(answers))
+    export("--month", "2026-11", "--actor", "asked")
+    assert AuditEvent.objects.get(actor_username="asked").reason == "Planning the panel"
+
+
+def test_an_empty_reason_is_refused(caseload) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(CommandError, match="--reason must not be empty"):
+        export("--month", "2026-11", "--reason", "  ")
+    assert not AuditEvent.objects.filter(action="export").exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import io
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,24 @@ def _default_actor() -> str:
         return "unknown"
 
 
+NO_REASON = "(none given: non-interactive export)"
+
+
+def _reason(given: str | None) -> str:
+    """The export's reason: --reason, or asked for on a terminal. Scripts (no terminal) that give
+    none are still exported, as DESIGN.md section 6 allows, and recorded as giving none."""
+    if given is not None and given.strip():
+        return given.strip()[:500]
+    if given is None and sys.stdin.isatty():
+        while True:
+            answer = input("Why is this export needed? ").strip()
+            if answer:
+                return answer[:500]
+    if given is not None:
+        raise CommandError("--reason must not be empty")
+    return NO_REASON
+
+
 class Command(BaseCommand):
     help = "Export a month's screening list (its latest run) as CSV or JSON."
 
@@ -40,6 +59,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--format", choices=["csv", "json"], default="csv")
         parser.add_argument("--output", type=Path, default=None, help="write to FILE, not stdout")
+        parser.add_argument(
+            "--reason",
+            default=None,
+            help="why the export is needed (recorded in the audit trail; asked for on a terminal)",
+        )
         parser.add_argument(
             "--actor", default=None, help="who is exporting, for the audit trail (default: you)"
         )
@@ -58,9 +82,11 @@ class Command(BaseCommand):
                 f"No screening run for {month}: run `manage.py run_screening --as-of` for a date"
                 " in that month first."
             )
+        reason = _reason(options["reason"])
         # Recorded before any row is written: an export is a disclosure (fails closed).
         try:
             audit_record(
+                reason=reason,
                 actor=options["actor"] or _default_actor(),
                 action=AuditAction.EXPORT,
                 object_type="screening_run",
