@@ -274,10 +274,10 @@ def _demo_accounts(cast: dict[str, str]) -> tuple[DemoAccount, ...]:
             user.save(update_fields=["password"])
     restricted, excluded = cast["restricted_crn"], cast.get("excluded_crn", "")
     hints = {
-        "practitioner": f"your own caseload; {restricted} is restricted to you",
-        "spo": f"your team's people; you are excluded from {excluded}",
+        "practitioner": f"your caseload: conversations, referrals; {restricted} is restricted to you",
+        "spo": f"your team: cases awaiting a conversation; you are excluded from {excluded}",
         "head_of_service": "listed people in your PDU; CSV download",
-        "cc_team": "listed people in the East of England; CSV download",
+        "cc_team": "listed and referred people in the East of England; referrals at every stage",
         "panel_member": "panels arrive later: no cases yet",
         "analyst": "counts only, never names or CRNs",
         "admin": "users, roles and the audit trail (/audit/, /admin/); no case data",
