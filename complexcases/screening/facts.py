@@ -97,17 +97,7 @@ def read_facts(
             "completed_date",
             "status",
             "assessment_type",
-            "rosh_overall",
-            "q4_8",
-            "q10_2",
-            "q10_5",
-            "q10_6",
-            "r3_1",
-            "r3_2",
-            "drug_score",
-            "alcohol_score",
-            "opd_result",
-            "opd_override",
+            *criteria.OASYS_ITEMS,  # in AssessmentFact's order
         )
     ):
         assessments[person_id].append(AssessmentFact(*values))  # type: ignore[arg-type]

@@ -17,9 +17,9 @@ import pytest
 from django.core.management import call_command
 
 from complexcases.accounts.models import Pdu, Region, Staff, Team
+from complexcases.core.commands import default_actor
 from complexcases.people.importer import ExtractRefused, ImportResult, import_extract
 from complexcases.people.importer import reader as reader_module
-from complexcases.people.management.commands.import_extract import _default_actor
 from complexcases.people.models import (
     Assessment,
     ExtractImport,
@@ -703,7 +703,7 @@ def test_command_prints_a_summary_then_no_changes(tmp_path: Path) -> None:
     assert ExtractImport.objects.filter(outcome="no_changes").count() == 1
     latest = ExtractImport.objects.order_by("-pk").first()
     assert latest is not None
-    assert latest.run_by == _default_actor()  # the OS user name
+    assert latest.run_by == default_actor()  # the OS user name
 
 
 def test_command_refuses_a_bad_extract_with_exit_status_2(

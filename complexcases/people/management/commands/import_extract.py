@@ -7,23 +7,16 @@ and the changes made. A bad extract is refused: every problem is listed on stder
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from complexcases.core.commands import default_actor
 from complexcases.people.importer import ExtractRefused, ImportResult, import_extract
 from complexcases.people.importer.source import EXTRACT_FILES
 
 EXIT_REFUSED = 2
-
-
-def _default_actor() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no user name in a bare container
-        return "unknown"
 
 
 class Command(BaseCommand):
@@ -39,7 +32,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["path"]
-        actor: str = options["actor"] or _default_actor()
+        actor: str = options["actor"] or default_actor()
         progress = self._progress if self.stdout.isatty() else None
         try:
             result = import_extract(path, actor=actor, progress=progress)

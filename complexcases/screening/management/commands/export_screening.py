@@ -6,7 +6,6 @@ eligible people only unless --all.
 
 from __future__ import annotations
 
-import getpass
 import io
 import re
 import sys
@@ -17,17 +16,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from complexcases.accounts.models import Pdu
 from complexcases.core.audit import AuditUnavailable, audit_record
+from complexcases.core.commands import default_actor
 from complexcases.core.models import AuditAction
 from complexcases.screening.export import export_rows, latest_run_for_month, write_csv, write_json
 
 MONTH_RE = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
-
-
-def _default_actor() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no user name in a bare container
-        return "unknown"
 
 
 NO_REASON = "(none given: non-interactive export)"
@@ -87,7 +80,7 @@ class Command(BaseCommand):
         try:
             audit_record(
                 reason=reason,
-                actor=options["actor"] or _default_actor(),
+                actor=options["actor"] or default_actor(),
                 action=AuditAction.EXPORT,
                 object_type="screening_run",
                 object_id=run.pk,

@@ -8,12 +8,12 @@ left, no current OASys, and the eligible count of each PDU. Counts only: no pers
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import re
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from complexcases.core.commands import default_actor
 from complexcases.screening.models import ScreeningRun
 from complexcases.screening.services import CriteriaSetChanged, screening_run_create
 
@@ -30,13 +30,6 @@ def parse_as_of(text: str) -> dt.date:
     raise CommandError(f"--as-of must be a date as YYYY-MM-DD, got {text!r}")
 
 
-def _default_actor() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no user name in a bare container
-        return "unknown"
-
-
 class Command(BaseCommand):
     help = "Screen the stored caseload as of a date and print the run's summary."
 
@@ -50,7 +43,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         as_of = parse_as_of(options["as_of"])
-        actor: str = options["actor"] or _default_actor()
+        actor: str = options["actor"] or default_actor()
         progress = self._progress if self.stdout.isatty() else None
         try:
             run = screening_run_create(as_of=as_of, actor=actor, progress=progress)
