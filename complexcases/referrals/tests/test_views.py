@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from complexcases.accounts.tests.cast import CAST_SCOPE
 from complexcases.core.models import AuditEvent
 from complexcases.people.models import LimitedAccess
 from complexcases.referrals import services
@@ -17,24 +18,7 @@ from complexcases.referrals.tests.world import LISTED, MONTH, NOT_LISTED, build_
 
 pytestmark = pytest.mark.django_db
 
-CAST = [
-    "manager",
-    "colleague",
-    "cover_a1",
-    "other_region_pp",
-    "spo_a1",
-    "spo_a2",
-    "hos_a",
-    "hos_b",
-    "cc_eoe",
-    "cc_ldn",
-    "panel_eoe",
-    "analyst_eoe",
-    "analyst_national",
-    "admin",
-    "no_roles",
-    "inactive_spo",
-]
+CAST = list(CAST_SCOPE)  # the standard cast, defined once in accounts/tests/cast.py
 # Written out from DESIGN.md section 2 and the brief, not derived from the code.
 SEES_PERSON = {"manager", "cover_a1", "spo_a1", "hos_a", "cc_eoe"}
 RECORDS = {"manager", "cover_a1", "spo_a1"}  # practitioner or SPO who may see the person

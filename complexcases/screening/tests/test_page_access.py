@@ -21,7 +21,7 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from complexcases.accounts.tests.cast import build_cast, build_org
+from complexcases.accounts.tests.cast import CAST_SCOPE, build_cast, build_org
 from complexcases.people.models import LimitedAccess
 from complexcases.people.tests.factories import (
     PersonFactory,
@@ -40,24 +40,7 @@ OPENS_PDU_A = IN_SCOPE | {"colleague", "spo_a2", "analyst_eoe", "analyst_nationa
 MAY_DOWNLOAD = {"hos_a", "cc_eoe"}
 ANALYSTS = {"analyst_eoe", "analyst_national"}
 SIGNED_OUT = {"inactive_spo"}  # an inactive account's session is not a signed-in user
-CAST = [
-    "manager",
-    "colleague",
-    "cover_a1",
-    "other_region_pp",
-    "spo_a1",
-    "spo_a2",
-    "hos_a",
-    "hos_b",
-    "cc_eoe",
-    "cc_ldn",
-    "panel_eoe",
-    "analyst_eoe",
-    "analyst_national",
-    "admin",
-    "no_roles",
-    "inactive_spo",
-]
+CAST = list(CAST_SCOPE)  # the standard cast, defined once in accounts/tests/cast.py
 
 
 def expected_person_status(username: str, crn: str) -> int:
