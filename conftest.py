@@ -12,6 +12,10 @@ import pytest
 
 REQUIRE_ALL = os.environ.get("CC_REQUIRE_ALL") == "1"
 
+# Shared fixtures: a real SMTP server on loopback (smtp_server) and a real Celery worker on Redis
+# (celery_worker), used by every app whose work sends email.
+pytest_plugins = ["complexcases.notifications.tests.fixtures"]
+
 
 def skip_or_fail(reason: str) -> None:
     """Skip with a visible reason, or fail when CI requires every part to run."""

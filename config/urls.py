@@ -19,5 +19,8 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("", include("complexcases.screening.urls")),
     path("", include("complexcases.referrals.urls")),
+    path("", include("complexcases.intake.urls")),
+    path("", include("complexcases.triage.urls")),
+    path("", include("complexcases.mywork.urls")),
     path("", include("complexcases.core.urls")),
 ]

@@ -33,6 +33,10 @@ INSTALLED_APPS = [
     "complexcases.screening",
     "complexcases.notifications",
     "complexcases.referrals",
+    "complexcases.intake",
+    "complexcases.triage",
+    "complexcases.actions",
+    "complexcases.mywork",
     "complexcases.demo",
     "rest_framework",
     "drf_spectacular",
@@ -250,6 +254,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "referrals.send_conversation_reminders",
         "schedule": 6 * 60 * 60,  # every six hours: each SPO is reminded once a month at most
     },
+    "intake: read the Complex Cases mailbox": {
+        "task": "intake.poll_mailbox",
+        "schedule": env_int("CC_IMAP_POLL_SECONDS", 120),
+    },
 }
 
 # No personal data in logs: every handler carries the redaction filter (core/logging.py).
@@ -293,3 +301,15 @@ CC_OUTBOX_RETRY_BASE_SECONDS = env_int("CC_OUTBOX_RETRY_BASE_SECONDS", 60)
 CC_OUTBOX_RETRY_CAP_SECONDS = env_int("CC_OUTBOX_RETRY_CAP_SECONDS", 3600)
 CC_OUTBOX_STALE_MINUTES = env_int("CC_OUTBOX_STALE_MINUTES", 10)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+
+# Referral by email (complexcases.intake): the Complex Cases mailbox, read over IMAP. No host means
+# no mailbox is configured: the poll task does nothing and says so in the log.
+CC_IMAP_HOST = env_str("CC_IMAP_HOST", "")
+CC_IMAP_PORT = env_int("CC_IMAP_PORT", 993)
+CC_IMAP_SSL = env_bool("CC_IMAP_SSL", True)
+CC_IMAP_USER = env_str("CC_IMAP_USER", "")
+CC_IMAP_PASSWORD = env_str("CC_IMAP_PASSWORD", "")
+CC_IMAP_FOLDER = env_str("CC_IMAP_FOLDER", "INBOX")
+
+# Triage meetings (complexcases.triage).
+CC_TRIAGE_SLOT_MINUTES = env_int("CC_TRIAGE_SLOT_MINUTES", 45)

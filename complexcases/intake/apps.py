@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class IntakeConfig(AppConfig):
+    name = "complexcases.intake"
+    label = "intake"
+    verbose_name = "Referrals by email"
