@@ -310,6 +310,8 @@ CC_IMAP_SSL = env_bool("CC_IMAP_SSL", True)
 CC_IMAP_USER = env_str("CC_IMAP_USER", "")
 CC_IMAP_PASSWORD = env_str("CC_IMAP_PASSWORD", "")
 CC_IMAP_FOLDER = env_str("CC_IMAP_FOLDER", "INBOX")
+# The region whose Complex Cases team owns the mailbox (its needs-attention queue).
+CC_IMAP_REGION = env_str("CC_IMAP_REGION", "EOE")
 
 # Triage meetings (complexcases.triage).
 CC_TRIAGE_SLOT_MINUTES = env_int("CC_TRIAGE_SLOT_MINUTES", 45)
