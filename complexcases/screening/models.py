@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from complexcases.accounts.models import Pdu, Team
+from complexcases.core.fields import JsonTextField
 from complexcases.people.models import Person
 
 
@@ -79,7 +80,8 @@ class ScreeningResult(models.Model):
     no_current_oasys = models.BooleanField()
     change = models.CharField(max_length=10, choices=Change.choices, blank=True)
     months_on_list = models.PositiveSmallIntegerField(default=0)
-    evidence = models.JSONField()
+    # Text, not jsonb: written for every person of every run, read only whole (core/fields.py).
+    evidence = JsonTextField()
 
     class Meta:
         ordering = ["-criteria_count", "person__crn"]
