@@ -21,6 +21,7 @@ POLICIES: Final = {
     "person": "Need-to-know on the person (accounts.access.get_person_for); limited access → 403.",
     "scoped_list": "Signed-in; rows limited to people_visible_to, limited-access rows reduced to the CRN.",
     "scoped_export": "accounts.access.may_export on the PDU, a reason, audited; rows as scoped_list.",
+    "cc_team": "The Complex Cases team of the region concerned (checked by the app's selectors); others get 404.",
     "audit_admin": "Service administrators only (core.audit.can_search_audit); others get 404.",
     "django_admin": "Django admin: active staff users; case data is not registered there.",
 }

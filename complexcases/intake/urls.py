@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from complexcases.intake import views
 
 app_name = "intake"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("referrals/needs-attention/", views.queue, name="queue"),
+    path("referrals/needs-attention/<int:inbound_email_id>/", views.detail, name="detail"),
+]
