@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from complexcases.mywork import views
 
 app_name = "mywork"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("my-work/", views.my_work, name="my_work"),
+]

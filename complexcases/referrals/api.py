@@ -6,6 +6,13 @@
 |                          |        | (practitioner, SPO, Complex Cases team); 404 otherwise; 403 for |
 |                          |        | limited access; 400 with field messages; 409 with the open one's id |
 | GET referrals/{id}       | person | whoever may see the referral's person (selectors.referral_get_for) |
+| GET referrals?status=    | scoped | the referrals GET referrals/{id} would show the caller (their     |
+|                          | list   | person in access.people_visible_to), paginated; a limited-access  |
+|                          |        | case as its id and CRN only (its GET is a 403); 404 for users who |
+|                          |        | may not see identifiers; 400 for an unknown status               |
+
+ReferralListView serves both POST and GET on one path, so it declares the stricter "person"
+policy; its GET applies the scoped_list rules above.
 
 Same access rules, services and audit as the pages.
 """
@@ -15,8 +22,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework import exceptions
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,12 +37,16 @@ from rest_framework.views import APIView
 from complexcases.accounts import access
 from complexcases.accounts.models import ApiToken
 from complexcases.accounts.policy import access_policy
-from complexcases.core.audit import audited_read
+from complexcases.core.audit import audit_record, audited_read
 from complexcases.referrals import selectors, services
 from complexcases.referrals.models import Referral
 from complexcases.referrals.serializers import (
     OpenReferralConflictSerializer,
     ReferralCreateSerializer,
+    ReferralLimitedRowSerializer,
+    ReferralListErrorSerializer,
+    ReferralListQuerySerializer,
+    ReferralListRowSerializer,
     ReferralSerializer,
     ReferralValidationErrorSerializer,
 )
@@ -95,8 +112,123 @@ def _limited(crn: str) -> Response:
     return Response({"detail": access.LIMITED_ACCESS_MESSAGE, "crn": crn}, status=403)
 
 
+MAX_PAGE_SIZE = 500
+
+
+class ReferralPagination(PageNumberPagination):
+    """100 referrals a page by default; `page_size` up to 500. A bad page_size is a 400."""
+
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = MAX_PAGE_SIZE
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+            raise exceptions.ValidationError(
+                {"page_size": [f"A whole number from 1 to {MAX_PAGE_SIZE}."]}
+            )
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": self.page_query_param,
+                "required": False,
+                "in": "query",
+                "description": "A page number (from 1). A page past the end is a 404.",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Referrals per page, 1 to {MAX_PAGE_SIZE} (default 100).",
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+            },
+        ]
+
+
+def referral_list_row(referral: Referral) -> dict[str, Any]:
+    """A list row: the id and CRN only for a limited-access case, as GET referrals/{id} refuses it."""
+    if getattr(referral, "limited_access_refusal", None):
+        return {"id": referral.pk, "crn": referral.person.crn, "limited_access": True}
+    return {
+        "id": referral.pk,
+        "crn": referral.person.crn,
+        "limited_access": False,
+        "status": referral.status,
+        "route": referral.route,
+        "route_reason": referral.route_reason,
+        "pdu_code": referral.pdu.code,
+        "team_code": referral.team.code,
+        "created_at": referral.created_at,
+        "closure_reason": referral.closure_reason,
+        "closed_at": referral.closed_at,
+    }
+
+
+ReferralRowOrLimited = PolymorphicProxySerializer(
+    component_name="ReferralRowOrLimitedAccess",
+    serializers=[ReferralListRowSerializer, ReferralLimitedRowSerializer],
+    resource_type_field_name=None,
+    many=True,
+)
+
+
 @access_policy("person")
 class ReferralListView(APIView):
+    pagination_class = ReferralPagination
+
+    @extend_schema(
+        operation_id="referral_list",
+        summary="The referrals you may see, oldest first: one status, or every open one",
+        parameters=[ReferralListQuerySerializer],
+        responses={
+            200: ReferralRowOrLimited,
+            400: OpenApiResponse(
+                ReferralListErrorSerializer, description="An unknown status or a bad page size."
+            ),
+            401: UNAUTHENTICATED,
+            404: OpenApiResponse(
+                ErrorSerializer,
+                description="A page past the end, or a user who may not see identifiers.",
+            ),
+            429: THROTTLED,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = ReferralListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        status = query.validated_data.get("status")
+        user = request.user
+        if not access.can_see_identifiers(user):
+            raise exceptions.NotFound()
+        referrals = selectors.api_referrals(user, status=status)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(referrals, request, view=self)
+        assert page is not None  # always paginated
+        limited = sum(1 for referral in page if getattr(referral, "limited_access_refusal", None))
+        # Recorded before the rows are sent: who listed which referrals (s.62), fail closed.
+        audit_record(
+            actor=user,
+            action="list",
+            object_type="referrals",
+            object_id=status or "open",
+            request=request._request,
+            details={
+                **_details(request),
+                "status": status or "open",
+                "page": request.query_params.get("page", "1"),
+                "rows": len(page),
+                "referral_ids": [referral.pk for referral in page],
+                "limited_access_rows": limited,
+            },
+        )
+        return paginator.get_paginated_response([referral_list_row(r) for r in page])
+
     @extend_schema(
         operation_id="referral_create",
         summary="Refer a person to Complex Cases",

@@ -12,14 +12,19 @@ from typing import Any
 
 from django.db.models import (
     BigIntegerField,
+    Case,
     CharField,
+    Count,
     DateField,
     DateTimeField,
     Exists,
     F,
+    IntegerField,
     OuterRef,
     Q,
+    QuerySet,
     Value,
+    When,
 )
 from django.http import HttpRequest
 from django.utils import timezone
@@ -27,9 +32,16 @@ from django.utils import timezone
 from complexcases.accounts import access
 from complexcases.accounts.roles import Role
 from complexcases.core.audit import audit_record
+from complexcases.notifications.rules import working_days_between
 from complexcases.people.models import Person
 from complexcases.referrals.models import Referral, ReferralTransition, ReflectiveConversation
-from complexcases.referrals.states import ClosureReason, ConversationOutcome, ReferralStatus
+from complexcases.referrals.states import (
+    MOVES,
+    ClosureReason,
+    ConversationOutcome,
+    ReferralStatus,
+    Route,
+)
 from complexcases.screening.criteria import mask_to_ids
 from complexcases.screening.models import ScreeningResult, ScreeningRun
 
@@ -346,3 +358,210 @@ def referral_timeline(referral: Referral) -> list[TimelineEvent]:
     """The person's conversations and this referral's history, in order. One query."""
     events, _referrals = _timeline(Q(person_id=referral.person_id), Q(referral=referral))
     return events
+
+
+# --- the Complex Cases team's referrals -----------------------------------------------------
+
+# The order the team works in: a referral moves down this list; closed ones are shown on request.
+QUEUE_ORDER: tuple[str, ...] = (
+    ReferralStatus.RECEIVED,
+    ReferralStatus.TRIAGE_BOOKED,
+    ReferralStatus.AWAITING_PANEL,
+    ReferralStatus.PANEL_BOOKED,
+    ReferralStatus.HEARD_AT_PANEL,
+    ReferralStatus.IN_FOLLOW_UP,
+    ReferralStatus.CLOSED,
+)
+OPEN_STATUSES: tuple[str, ...] = QUEUE_ORDER[:-1]
+ROUTE_LABELS = dict(Route.choices)
+
+# A move's label where the plain status name would hide what the move means (DESIGN.md 5).
+MOVE_LABELS: dict[tuple[str, str], str] = {
+    (ReferralStatus.TRIAGE_BOOKED, ReferralStatus.RECEIVED): "Received (triage cancelled)",
+    (ReferralStatus.PANEL_BOOKED, ReferralStatus.AWAITING_PANEL): (
+        "Awaiting panel (panel slot cancelled)"
+    ),
+    (ReferralStatus.IN_FOLLOW_UP, ReferralStatus.AWAITING_PANEL): "Awaiting panel (back to panel)",
+}
+
+
+def may_run_referrals(user: Any) -> bool:
+    """The Complex Cases team (cc_team with a region) runs referrals: the queue and the moves.
+
+    No query beyond the roles, which are cached on the user.
+    """
+    return bool(access.grants_for(user).listed_region_ids)
+
+
+def may_manage_referral(user: Any, referral: Referral) -> bool:
+    """May the user move or close this referral? The Complex Cases team of the referral's region
+    (the region of the PDU recorded at referral). Call after referral_get_for, which has already
+    checked the user may see the person. No query: the referral's PDU is select_related."""
+    return referral.pdu.region_id in access.grants_for(user).listed_region_ids
+
+
+def move_choices(status: str) -> list[tuple[str, str]]:
+    """The moves a referral in `status` may make other than closing (closing has its own form),
+    in the workflow's order, each with its label."""
+    allowed = MOVES.get(status, frozenset())
+    return [
+        (to, MOVE_LABELS.get((status, to), STATUS_LABELS[to]))
+        for to in QUEUE_ORDER
+        if to in allowed and to != ReferralStatus.CLOSED
+    ]
+
+
+def status_rank() -> Case:
+    """An annotation: the status's place along the workflow (QUEUE_ORDER), for ordering."""
+    return Case(
+        *(When(status=status, then=Value(rank)) for rank, status in enumerate(QUEUE_ORDER)),
+        default=Value(len(QUEUE_ORDER)),
+        output_field=IntegerField(),
+    )
+
+
+REFERRAL_ROW_FIELDS = (
+    "id",
+    "status",
+    "route",
+    "created_at",
+    "closed_at",
+    "closure_reason",
+    "person",
+    "person__crn",
+    "person__forename",
+    "person__surname",
+    "pdu",
+    "pdu__name",
+    "pdu__code",
+)
+
+
+def visible_referrals(user: Any) -> QuerySet[Referral]:
+    """Referrals whose person the user may see (access.people_visible_to), each annotated with
+    `limited_access_refusal` (rows so marked show the CRN only) and ready for ReferralRow.
+
+    Who may call: any list of referrals, as its starting queryset (the same rule as
+    referral_get_for, so a row's link never leads to a 404). Empty for users who see no one
+    (analysts, admins). Cost: the roles, then the queryset's own single query.
+    """
+    scope = access.person_scope_q(user)
+    if scope is None:
+        return Referral.objects.none()
+    referrals = (
+        Referral.objects.filter(person_id__in=Person.objects.filter(scope).values("pk"))
+        .select_related("person", "pdu")
+        .only(*REFERRAL_ROW_FIELDS)
+    )
+    return access.annotate_limited_access(referrals, user, person_ref="person_id")
+
+
+def referral_queue(user: Any, *, status: str | None = None) -> QuerySet[Referral]:
+    """The Complex Cases team's referrals: those in the user's cc_team region(s) (by the PDU
+    recorded at referral) that they may see; one status, or every open status when None.
+
+    Ordered as the team works: by status along the workflow, then oldest first. Empty for users
+    without the cc_team role. One query (plus the roles).
+    """
+    regions = access.grants_for(user).listed_region_ids
+    if not regions:
+        return Referral.objects.none()
+    referrals = visible_referrals(user).filter(pdu__region_id__in=sorted(regions))
+    if status is None:
+        referrals = referrals.exclude(status=ReferralStatus.CLOSED)
+    else:
+        referrals = referrals.filter(status=status)
+    return referrals.annotate(status_rank=status_rank()).order_by("status_rank", "created_at", "id")
+
+
+def referral_queue_counts(user: Any) -> dict[str, int]:
+    """How many referrals of the user's queue are in each status (every status, zeros included).
+    One query."""
+    counts = dict.fromkeys(QUEUE_ORDER, 0)
+    regions = access.grants_for(user).listed_region_ids
+    if not regions:
+        return counts
+    scope = access.person_scope_q(user)
+    assert scope is not None  # a cc_team role always gives a scope
+    rows = (
+        Referral.objects.filter(
+            person_id__in=Person.objects.filter(scope).values("pk"),
+            pdu__region_id__in=sorted(regions),
+        )
+        .values("status")
+        .order_by()
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    for status, n in rows:
+        counts[status] = n
+    return counts
+
+
+@dataclass(frozen=True)
+class ReferralRow:
+    """One referral in a list. A limited-access row carries the CRN only."""
+
+    pk: int
+    crn: str
+    limited_access: bool = False
+    name: str = ""
+    status: str = ""
+    status_label: str = ""
+    pdu: str = ""
+    route_label: str = ""
+    received_on: dt.date | None = None
+    age_working_days: int | None = None
+    closure_label: str = ""
+
+
+def _local_date(value: dt.datetime) -> dt.date:
+    return timezone.localtime(value).date()
+
+
+def referral_rows(referrals: Any, *, today: dt.date | None = None) -> list[ReferralRow]:
+    """Rows for the referrals of a list (from visible_referrals). No query beyond the list's own.
+
+    The age counts working days (England and Wales bank holidays excluded) from the day the
+    referral was received to today, or to the day it was closed.
+    """
+    today = today or timezone.localdate()
+    rows = []
+    for referral in referrals:
+        person = referral.person
+        if getattr(referral, "limited_access_refusal", None):
+            # Limited access: the row shows the CRN and "limited access", nothing else.
+            rows.append(ReferralRow(pk=referral.pk, crn=person.crn, limited_access=True))
+            continue
+        received_on = _local_date(referral.created_at)
+        until = _local_date(referral.closed_at) if referral.closed_at else today
+        rows.append(
+            ReferralRow(
+                pk=referral.pk,
+                crn=person.crn,
+                name=person.name,
+                status=referral.status,
+                status_label=STATUS_LABELS.get(referral.status, referral.status),
+                pdu=referral.pdu.name,
+                route_label=ROUTE_LABELS.get(referral.route, referral.route),
+                received_on=received_on,
+                age_working_days=working_days_between(received_on, until),
+                closure_label=CLOSURE_LABELS.get(referral.closure_reason, ""),
+            )
+        )
+    return rows
+
+
+def api_referrals(user: Any, *, status: str | None = None) -> QuerySet[Referral]:
+    """GET /api/v1/referrals: the referrals the user may see (visible_referrals, the rule of
+    referral_get_for), in one status or every open status when None, oldest first. One query."""
+    referrals = (
+        visible_referrals(user)
+        .select_related("team")
+        .only(*REFERRAL_ROW_FIELDS, "team", "team__code", "route_reason")
+    )
+    if status is None:
+        referrals = referrals.exclude(status=ReferralStatus.CLOSED)
+    else:
+        referrals = referrals.filter(status=status)
+    return referrals.order_by("created_at", "id")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from complexcases.referrals.forms import TEXT_MAX
 from complexcases.referrals.states import ReferralStatus, Route, RouteReason
+from complexcases.screening.serializers import FalseField, TrueField
 
 
 class ReferralCreateSerializer(serializers.Serializer):
@@ -76,3 +79,62 @@ class ReferralValidationErrorSerializer(serializers.Serializer):
     route_reason_other = serializers.ListField(child=serializers.CharField(), required=False)
     non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
     detail = serializers.CharField(required=False)
+
+
+STATUS_VALUES = [status.value for status in ReferralStatus]
+
+
+class _StatusField(serializers.ChoiceField):
+    """`?status=` (empty) is an unknown status, a 400, not the parameter left off (DRF's default
+    for an optional field in a query string)."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        if dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)
+
+
+class ReferralListQuerySerializer(serializers.Serializer):
+    """GET /api/v1/referrals query: one status, or every open status when left off."""
+
+    status = _StatusField(
+        choices=STATUS_VALUES,
+        required=False,
+        help_text="One status. Left off: every status but closed.",
+        error_messages={
+            "invalid_choice": (
+                '"{input}" is not a referral status. Use one of: ' + ", ".join(STATUS_VALUES) + "."
+            )
+        },
+    )
+
+
+class ReferralListRowSerializer(serializers.Serializer):
+    """A referral in a list: what the service knew, without the sensitive text (see the referral)."""
+
+    id = serializers.IntegerField()
+    crn = serializers.CharField()
+    limited_access = FalseField()
+    status = serializers.ChoiceField(choices=ReferralStatus.choices)
+    route = serializers.ChoiceField(choices=Route.choices)
+    route_reason = serializers.CharField(allow_blank=True)
+    pdu_code = serializers.CharField()
+    team_code = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    closure_reason = serializers.CharField(allow_blank=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+
+class ReferralLimitedRowSerializer(serializers.Serializer):
+    """A limited-access case: its id and CRN, nothing else (GET referrals/{id} answers 403)."""
+
+    id = serializers.IntegerField()
+    crn = serializers.CharField()
+    limited_access = TrueField()
+
+
+class ReferralListErrorSerializer(serializers.Serializer):
+    """400: the query parameter(s) in error, each with a list of messages."""
+
+    status = serializers.ListField(child=serializers.CharField(), required=False)
+    page_size = serializers.ListField(child=serializers.CharField(), required=False)

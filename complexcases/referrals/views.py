@@ -4,8 +4,14 @@ service, render.
 Every page declares its access policy ("person": need-to-know on the person through
 accounts.access.get_person_for, 404 or the limited-access 403), is sent with no-store, and records
 the view in the audit trail before showing anything. Recording a conversation also needs the
-practitioner or SPO role, referring the practitioner, SPO or Complex Cases team role; without it
-the answer is the same 404 as for a person out of scope.
+practitioner or SPO role, referring the practitioner, SPO or Complex Cases team role, and moving or
+closing a referral the Complex Cases team role for the referral's region; without it the answer is
+the same 404 as for a person out of scope.
+
+The referrals page (/referrals/, "scoped_list") is the Complex Cases team's work queue: cc_team
+only, 404 for everyone else (practitioners, SPOs and heads of service see their referrals on My
+work); rows are referrals in the user's region(s) whose person they may see, limited-access rows
+reduced to the CRN; each view of the list is audited ("list").
 """
 
 from __future__ import annotations
@@ -22,10 +28,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
+from complexcases.accounts import access
 from complexcases.accounts.policy import access_policy
-from complexcases.core.audit import audited_read
+from complexcases.core.audit import audit_record, audited_read
 from complexcases.referrals import rules, selectors, services
-from complexcases.referrals.forms import ConversationForm, ReferralForm
+from complexcases.referrals.forms import (
+    ConversationForm,
+    ReferralCloseForm,
+    ReferralForm,
+    ReferralMoveForm,
+)
+from complexcases.referrals.models import Referral
 from complexcases.referrals.states import (
     ClosureReason,
     ConversationOutcome,
@@ -34,6 +47,9 @@ from complexcases.referrals.states import (
     RouteReason,
 )
 from complexcases.screening.criteria import CRITERIA_LABELS
+
+# The list pages' pagination (the GOV.UK component's context), shared with the monthly lists.
+from complexcases.screening.views import paginate
 
 
 def _apply_errors(form: Form, error: ValidationError) -> None:
@@ -191,13 +207,140 @@ def referral_create(request: HttpRequest, crn: str) -> HttpResponse:
         )
 
 
+def _form_errors(form: Form, first_choice: set[str]) -> list[dict[str, str]]:
+    """The error summary's entries for a prefixed form; radios link to their first option."""
+    entries = []
+    for name, errors in form.errors.items():
+        if name == "__all__":
+            href = ""
+        else:
+            target = form[name].auto_id
+            href = f"#{target}_0" if name in first_choice else f"#{target}"
+        for error in errors:
+            entries.append({"text": str(error), "href": href})
+    return entries
+
+
+def _stale(referral: Referral, form: Form) -> bool:
+    """The page the user acted on showed another status: someone moved the referral since."""
+    shown = form.cleaned_data.get("from_status") or ""
+    return bool(shown) and shown != referral.status
+
+
+def _moved_on_message(status: str) -> str:
+    label = selectors.STATUS_LABELS.get(status, status)
+    return (
+        f"This referral has changed since you opened the page: it is now {label}. "
+        "Check its timeline, then try again."
+    )
+
+
+def _apply_move(request: HttpRequest, referral: Referral, form: ReferralMoveForm) -> bool:
+    """Move the referral; True when moved, otherwise the form carries the reason why not."""
+    if not form.is_valid():
+        return False
+    if _stale(referral, form):
+        form.add_error(None, _moved_on_message(referral.status))
+        return False
+    try:
+        services.referral_transition(
+            referral=referral,
+            to=form.cleaned_data["to"],
+            actor=request.user,
+            reason=form.cleaned_data["reason"].strip(),
+        )
+    except services.TransitionNotAllowed as refused:
+        form.add_error(None, _moved_on_message(refused.from_status))
+        return False
+    except ValidationError as error:
+        _apply_errors(form, error)
+        return False
+    return True
+
+
+def _apply_close(request: HttpRequest, referral: Referral, form: ReferralCloseForm) -> bool:
+    """Close the referral; True when closed, otherwise the form carries the reason why not."""
+    if not form.is_valid():
+        return False
+    if _stale(referral, form):
+        form.add_error(None, _moved_on_message(referral.status))
+        return False
+    try:
+        services.referral_close(
+            referral=referral,
+            actor=request.user,
+            closure_reason=form.cleaned_data["closure_reason"],
+            closure_destination=form.cleaned_data["closure_destination"],
+            reason=form.cleaned_data["reason"].strip(),
+        )
+    except services.TransitionNotAllowed as refused:
+        form.add_error(None, _moved_on_message(refused.from_status))
+        return False
+    except ValidationError as error:
+        _apply_errors(form, error)
+        return False
+    return True
+
+
+def _refuse_management(request: HttpRequest, referral: Referral) -> None:
+    """Someone who may see the referral but not run it tried to change it: the same 404 as for
+    a referral out of scope (DESIGN.md section 2), audited."""
+    audit_record(
+        actor=request.user,
+        action="refused",
+        object_type="referral",
+        object_id=referral.pk,
+        person_crn=referral.person.crn,
+        outcome="refused",
+        reason="no role to move this referral",
+        request=request,
+    )
+    raise access.NotFound()
+
+
 @access_policy("person")
 @never_cache
 @login_required
 def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
+    """The referral, its timeline and, for the Complex Cases team of its region, the forms that
+    move it along the workflow (states.MOVES) or close it. A POST moves or closes through
+    services.referral_transition / referral_close and redirects back (POST-redirect-GET); anyone
+    else POSTing gets the 404 they would get for a referral out of scope."""
     user = request.user
     referral = selectors.referral_get_for(user, referral_id, request=request)
     person: Any = referral.person
+    may_manage = selectors.may_manage_referral(user, referral)
+    choices = selectors.move_choices(referral.status)
+    initial = {"from_status": referral.status}
+    move_form = ReferralMoveForm(choices=choices, prefix="move", initial=initial)
+    close_form = ReferralCloseForm(prefix="close", initial=initial)
+    errors: list[dict[str, str]] = []
+    status = 200
+    if request.method == "POST":
+        if not may_manage:
+            _refuse_management(request, referral)
+        action = request.POST.get("action")
+        if action == "move" and choices:
+            move_form = ReferralMoveForm(request.POST, choices=choices, prefix="move")
+            if _apply_move(request, referral, move_form):
+                label = dict(choices)[move_form.cleaned_data["to"]]
+                messages.success(request, f"Referral moved to {label}")
+                return redirect("referrals:referral", referral_id=referral.pk)
+            errors = _form_errors(move_form, {"to"})
+        elif action == "close" and referral.status != ReferralStatus.CLOSED:
+            close_form = ReferralCloseForm(request.POST, prefix="close")
+            if _apply_close(request, referral, close_form):
+                messages.success(request, "Referral closed")
+                return redirect("referrals:referral", referral_id=referral.pk)
+            errors = _form_errors(close_form, {"closure_reason"})
+        else:
+            errors = [{"text": _moved_on_message(referral.status), "href": ""}]
+        status = 409 if any(e["href"] == "" for e in errors) else 400
+        # Show the page as the referral is now: another member of the team may have moved it.
+        referral.refresh_from_db(
+            fields=["status", "closure_reason", "closure_destination", "closed_at"]
+        )
+        choices = selectors.move_choices(referral.status)
     with audited_read(
         actor=user,
         object_type="referral",
@@ -222,5 +365,91 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
                 ),
                 "criteria": [CRITERIA_LABELS.get(c, c) for c in referral.criteria_met or []],
                 "person_href": reverse("screening:person", args=[person.crn]),
+                "may_manage": may_manage and referral.status != ReferralStatus.CLOSED,
+                "move_form": move_form,
+                "move_choices": choices,
+                "close_form": close_form,
+                "closure_reasons": ClosureReason.choices,
+                "errors": errors,
+            },
+            status=status,
+        )
+
+
+# --- the Complex Cases team's referrals -----------------------------------------------------
+
+QUEUE_PAGE_SIZE = 50
+
+
+@access_policy("scoped_list")
+@never_cache
+@login_required
+def referral_queue(request: HttpRequest) -> HttpResponse:
+    """The Complex Cases team's referrals in their region(s), by status along the workflow, oldest
+    first; `?status=` shows one status (closed ones only this way).
+
+    Only for the cc_team role: everyone else gets 404 (practitioners, SPOs and heads of service
+    find their referrals on My work). An unknown status is a 404 too. The list is audited
+    ("list") before it is read; limited-access rows show the CRN only.
+    """
+    user = request.user
+    status = request.GET.get("status") or None
+    if not selectors.may_run_referrals(user) or (
+        status is not None and status not in selectors.QUEUE_ORDER
+    ):
+        audit_record(
+            actor=user,
+            action="refused",
+            object_type="referral_queue",
+            outcome="refused",
+            reason="no cc_team role" if status is None else "not found or not in scope",
+            request=request,
+        )
+        raise access.NotFound()
+    with audited_read(
+        actor=user,
+        action="list",
+        object_type="referral_queue",
+        object_id=status or "open",
+        request=request,
+        details={"status": status or "open", "page": request.GET.get("page", "1")},
+    ):
+        counts = selectors.referral_queue_counts(user)
+        page, pagination = paginate(
+            request,
+            selectors.referral_queue(user, status=status),
+            per_page=QUEUE_PAGE_SIZE,
+            label="Pages of referrals",
+        )
+        referrals = list(page.object_list)
+        # A limited-access row stays in its status's group (the filter already says as much),
+        # showing the CRN only.
+        pairs = list(zip(referrals, selectors.referral_rows(referrals), strict=True))
+        groups = [
+            {
+                "status": key,
+                "label": selectors.STATUS_LABELS[key],
+                "count": counts[key],
+                "is_closed": key == ReferralStatus.CLOSED,
+                "rows": [row for referral, row in pairs if referral.status == key],
+            }
+            for key in selectors.QUEUE_ORDER
+            if any(referral.status == key for referral in referrals)
+        ]
+        return render(
+            request,
+            "referrals/queue.html",
+            {
+                "nav": "referrals",
+                "status": status,
+                "status_label": selectors.STATUS_LABELS.get(status or "", ""),
+                "statuses": [
+                    (key, selectors.STATUS_LABELS[key], counts[key])
+                    for key in selectors.QUEUE_ORDER
+                ],
+                "open_total": sum(counts[key] for key in selectors.OPEN_STATUSES),
+                "groups": groups,
+                "page": page,
+                "pagination": pagination,
             },
         )

@@ -4,7 +4,8 @@ Two parts:
 - generated cases for every operation (bounded: a few examples each, derandomised), positive and
   negative, authenticated with a token of a cc_team member whose region has screening data;
 - chosen cases that reach the data (a person shown, a limited-access refusal, a page of rows
-  with a limited-access row, a summary), since random CRNs and months almost never exist.
+  with a limited-access row, a summary, referrals listed), since random CRNs and months almost
+  never exist.
 Each response must pass schemathesis's checks: no server error, a documented status code and
 content type, a body that matches the schema, and 401 when the credentials are left off.
 """
@@ -32,6 +33,7 @@ from complexcases.people.tests.factories import (
     ScreeningResultFactory,
     ScreeningRunFactory,
 )
+from complexcases.referrals.services import referral_close, referral_create
 from complexcases.screening.criteria import CRITERIA_IDS, ids_to_mask
 
 SCHEMA_PATH = "/api/v1/schema"
@@ -104,6 +106,12 @@ def _build_data() -> str:
             evidence=_evidence(),
         )
     LimitedAccess.objects.create(person=restricted, username="someone_else", kind="RESTRICTION")
+    # Referrals to list: one open, one of the restricted person (a limited-access row), one closed.
+    manager, cc = world.users["manager"], world.users["cc_eoe"]
+    for person in (world.person, restricted):
+        referral_create(actor=manager, person=person, challenges="c", support_sought="s")
+    closed = referral_create(actor=manager, person=other, challenges="c", support_sought="s")
+    referral_close(referral=closed, actor=cc, closure_reason="withdrawn")
     return api_token_issue(actor="test", user=world.users["cc_eoe"]).key
 
 
@@ -147,6 +155,10 @@ CHOSEN: list[tuple[str, dict[str, Any], dict[str, Any], int]] = [
     ("/api/v1/screening-runs/{month}/results", {"month": MONTH}, {"page": 9}, 404),
     ("/api/v1/screening-runs/{month}", {"month": MONTH}, {}, 200),
     ("/api/v1/screening-runs/{month}", {"month": "2026-13"}, {}, 404),
+    ("/api/v1/referrals", {}, {}, 200),
+    ("/api/v1/referrals", {}, {"status": "closed"}, 200),
+    ("/api/v1/referrals", {}, {"status": "lost"}, 400),
+    ("/api/v1/referrals", {}, {"page": 9}, 404),
 ]
 
 
@@ -165,6 +177,10 @@ def test_responses_with_data_conform_to_the_schema(
     if path.endswith("/results") and status == 200 and not query:
         rows = response.json()["results"]
         assert {"crn": "Y000002", "limited_access": True} in rows
+    if path == "/api/v1/referrals" and status == 200:
+        rows = response.json()["results"]
+        assert len(rows) == (1 if query else 2)
+        assert any(row["limited_access"] for row in rows) == (not query)
 
 
 def test_the_schema_lists_the_operations(api_schema: Any) -> None:
@@ -175,6 +191,7 @@ def test_the_schema_lists_the_operations(api_schema: Any) -> None:
         ("/api/v1/people/{crn}", "GET"),
         ("/api/v1/screening-runs/{month}", "GET"),
         ("/api/v1/screening-runs/{month}/results", "GET"),
+        ("/api/v1/referrals", "GET"),
         ("/api/v1/referrals", "POST"),
         ("/api/v1/referrals/{referral_id}", "GET"),
     }
