@@ -22,5 +22,7 @@ urlpatterns = [
     path("", include("complexcases.intake.urls")),
     path("", include("complexcases.triage.urls")),
     path("", include("complexcases.mywork.urls")),
+    path("", include("complexcases.panels.urls")),
+    path("", include("complexcases.actions.urls")),
     path("", include("complexcases.core.urls")),
 ]

@@ -193,9 +193,23 @@ def referrals_made_q(user: Any) -> Q | None:
 
 
 def panel_cases_q(user: Any) -> Q | None:
-    """Hook for the panel work: people whose cases are on panels the user is invited to, from the
-    papers' issue until the follow-up ends. None (nobody) until panels exist."""
-    return None
+    """Hook for the panel work: people whose cases are on panels the user is invited to (or
+    delegated to), from the papers' issue until the follow-up ends (the referral closes). One
+    subquery. Only consulted for holders of the panel_member role."""
+    from complexcases.panels.models import PanelCase  # panels depends on accounts
+
+    if user is None or getattr(user, "pk", None) is None:
+        return None
+    invited = (
+        PanelCase.objects.filter(papers_issued_at__isnull=False)
+        .exclude(status="cancelled")
+        .exclude(referral__status="closed")
+        .filter(
+            Q(invitations__user_id=user.pk, invitations__status__in=["invited", "apologies"])
+            | Q(invitations__delegate_id=user.pk, invitations__status="delegated")
+        )
+    )
+    return Q(pk__in=invited.values("referral__person_id"))
 
 
 def _any(parts: Iterable[Q]) -> Q | None:

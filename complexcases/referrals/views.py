@@ -31,6 +31,8 @@ from django.views.decorators.cache import never_cache
 from complexcases.accounts import access
 from complexcases.accounts.policy import access_policy
 from complexcases.core.audit import audit_record, audited_read
+from complexcases.intake.selectors import email_for_referral
+from complexcases.panels.selectors import panel_for_referral
 from complexcases.referrals import rules, selectors, services
 from complexcases.referrals.forms import (
     ConversationForm,
@@ -50,6 +52,7 @@ from complexcases.screening.criteria import CRITERIA_LABELS
 
 # The list pages' pagination (the GOV.UK component's context), shared with the monthly lists.
 from complexcases.screening.views import paginate
+from complexcases.triage.selectors import triage_for_referral
 
 
 def _apply_errors(form: Form, error: ValidationError) -> None:
@@ -371,6 +374,9 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
                 "close_form": close_form,
                 "closure_reasons": ClosureReason.choices,
                 "errors": errors,
+                "triage": triage_for_referral(referral, user=user),
+                "panel": panel_for_referral(referral, user=user),
+                "inbound_email": email_for_referral(referral),
             },
             status=status,
         )

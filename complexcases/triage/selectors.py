@@ -433,3 +433,13 @@ def upcoming_triage_for(user: Any, *, today: dt.date) -> list[UpcomingTriage]:
         )
         for row in rows
     ]
+
+
+def blocker_themes_for_referral(referral: Referral) -> frozenset[str]:
+    """The themes of every blocker recorded at the referral's triages (for the panel's
+    recommendation rules). One query."""
+    from complexcases.triage.models import Blocker
+
+    return frozenset(
+        Blocker.objects.filter(record__meeting__referral=referral).values_list("theme", flat=True)
+    )

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "complexcases.intake",
     "complexcases.triage",
     "complexcases.actions",
+    "complexcases.panels",
     "complexcases.mywork",
     "complexcases.demo",
     "rest_framework",
