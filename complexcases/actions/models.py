@@ -2,7 +2,8 @@
 
 No workflow in save(): every write is in services.py; every status change goes through
 services.action_transition (core.transitions), which writes an ActionUpdate row. A note without a
-move is an ActionUpdate whose from and to statuses are the same.
+move is an ActionUpdate whose from and to statuses are the same. ActionReminder records each
+reminder or escalation email, so the daily task sends each kind at most once per action.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from complexcases.actions.states import ActionSource, ActionStatus
+from complexcases.actions.states import ActionSource, ActionStatus, ReminderKind
 from complexcases.people.models import Person
 from complexcases.referrals.models import Referral
 
@@ -88,3 +89,29 @@ class ActionUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or 'new'} -> {self.to_status}"
+
+
+class ActionReminder(models.Model):
+    """A reminder or escalation email queued about an action. Append only.
+
+    The unique (action, kind) constraint is what makes the daily task safe to run twice, or twice
+    at once: the second insert fails and its email, queued in the same transaction, vanishes.
+    """
+
+    action = models.ForeignKey(Action, on_delete=models.PROTECT, related_name="reminders")
+    kind = models.CharField(max_length=20, choices=ReminderKind.choices)
+    sent_on = models.DateField(help_text="The day (Europe/London) the email was queued")
+    recipient_count = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["action", "sent_on", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["action", "kind"], name="action_reminder_once"),
+            models.CheckConstraint(
+                condition=Q(kind__in=ReminderKind.values), name="action_reminder_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} reminder of action {self.action_id}"

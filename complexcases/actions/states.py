@@ -38,3 +38,11 @@ MOVES: dict[str, frozenset[str]] = {
 }
 
 OPEN_STATUSES: frozenset[str] = frozenset({S.OPEN, S.IN_PROGRESS, S.BLOCKED})
+
+
+class ReminderKind(models.TextChoices):
+    """The emails the daily reminder task sends about an action, each at most once per action."""
+
+    DUE_SOON = "due_soon", "Due soon (to the owner)"
+    OVERDUE = "overdue", "Overdue (to the owner)"
+    ESCALATION = "escalation", "Escalated (to the region's Programme Manager)"

@@ -14,4 +14,15 @@ def service(request: HttpRequest) -> dict[str, object]:
     return {
         "service_name": settings.SERVICE_NAME,
         "may_search_audit": lambda: user is not None and can_search_audit(user),
+        "may_run_triage": lambda: _holds(user, {"cc_team"}),
+        "may_see_panels": lambda: _holds(user, {"cc_team", "panel_member"}),
     }
+
+
+def _holds(user: object, roles: set[str]) -> bool:
+    """Does the signed-in user hold any of `roles`? Read from the roles accounts.access caches."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    from complexcases.accounts.access import grants_for  # accounts depends on core
+
+    return bool(grants_for(user).roles & roles)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -22,6 +22,11 @@ class JsonTextField(models.TextField):
     """
 
     description = "JSON stored as text"
+
+    if TYPE_CHECKING:
+        # For django-stubs: the field holds JSON values (dicts, lists), not strings.
+        _pyi_private_set_type: Any
+        _pyi_private_get_type: Any
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         if value is None:

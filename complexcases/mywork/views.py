@@ -20,21 +20,31 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from complexcases.accounts import access
 from complexcases.accounts.policy import access_policy
 from complexcases.accounts.roles import Role
 from complexcases.core.audit import audited_read
+from complexcases.actions.selectors import my_actions_summary
+from complexcases.intake.selectors import needs_attention_for
 from complexcases.mywork import selectors
+from complexcases.panels.rules import LONDON
+from complexcases.panels.selectors import follow_ups_due_for, invited_cases_for
+from complexcases.triage.selectors import upcoming_triage_for
 
 
-def _placeholders(user: Any) -> dict[str, list[Any]]:
-    """Sections other apps will fill: each is shown only when its list is not empty."""
+def _other_sections(user: Any) -> dict[str, Any]:
+    """Sections read from the other apps' selectors: each is shown only when it has rows."""
+    today = timezone.now().astimezone(LONDON).date()
+    summary = my_actions_summary(user, today=today)
     return {
-        "actions": [],  # the actions app: the user's open actions
-        "emails_needing_attention": [],  # the intake app: referral emails to look at
-        "triage_calendar": [],  # the triage app: the coming triage meetings
+        "actions": [summary] if summary["open"] else [],
+        "emails_needing_attention": list(needs_attention_for(user)[:10]),
+        "triage_calendar": upcoming_triage_for(user, today=today)[:10],
+        "panel_cases": invited_cases_for(user)[:10],
+        "follow_ups": list(follow_ups_due_for(user)[:10]),
     }
 
 
@@ -66,7 +76,6 @@ def my_work(request: HttpRequest) -> HttpResponse:
         "is_head_of_service": Role.HEAD_OF_SERVICE in roles,
         "is_analyst": Role.ANALYST in roles,
         "is_admin": Role.ADMIN in roles,
-        **_placeholders(user),
     }
     if not access.can_see_identifiers(user):
         # Analysts, admins and users without a role: pointers only, no case data, nothing to audit.
@@ -81,4 +90,5 @@ def my_work(request: HttpRequest) -> HttpResponse:
         details={"roles": sorted(roles)},
     ):
         context.update(_case_sections(user, roles))
+        context.update(_other_sections(user))
         return render(request, "mywork/my_work.html", context)

@@ -98,6 +98,8 @@ class PanelMeeting(models.Model):
         max_length=20, choices=MeetingStatus.choices, default=MeetingStatus.SCHEDULED
     )
     papers_due = models.DateField(help_text="Papers go out on this date (working days before)")
+    # When the members were prompted to take reflective time after the meeting (once).
+    reflection_prompted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["start"]
@@ -277,6 +279,8 @@ class FollowUp(models.Model):
         USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     recorded_at = models.DateTimeField(null=True, blank=True)
+    # When the QDO was reminded that the check-in is due (once).
+    reminded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["due", "id"]

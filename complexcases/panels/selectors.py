@@ -16,7 +16,6 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from complexcases.accounts import access
-from complexcases.accounts.roles import Role
 from complexcases.panels import rules
 from complexcases.panels.models import (
     FollowUp,
@@ -33,14 +32,11 @@ RUNNING_ROLES = frozenset({rules.PanelRole.CHAIR, rules.PanelRole.PROGRAMME_MANA
 
 
 def cc_team_region_ids(user: Any) -> frozenset[int]:
-    """Regions where the user is on the Complex Cases team (empty for everyone else)."""
+    """Regions where the user is on the Complex Cases team (empty for everyone else). No query
+    beyond the user's roles, which accounts.access caches on the user."""
     if user is None or not getattr(user, "is_authenticated", False):
         return frozenset()
-    return frozenset(
-        user.roles.filter(role=Role.CC_TEAM, region__isnull=False).values_list(
-            "region_id", flat=True
-        )
-    )
+    return frozenset(access.grants_for(user).listed_region_ids)
 
 
 def panel_case_get_for(user: Any, case_id: int, request: Any = None) -> PanelCase:
@@ -247,6 +243,8 @@ def invited_cases_for(user: Any) -> list[PanelCase]:
         .distinct()
         .order_by("start")[:50]
     )
+    if not cases:
+        return []
     visible = set(
         access.people_visible_to(user)
         .filter(pk__in=[c.referral.person_id for c in cases])
@@ -453,3 +451,8 @@ def follow_up_get_for(user: Any, follow_up_id: int, request: Any = None) -> Foll
         raise access.NotFound()
     access.get_person_for(user, follow_up.referral.person.crn, request=request)
     return follow_up
+
+
+def booked_case(referral: Any) -> PanelCase | None:
+    """The referral's booked slot, if any (at most one: panel_referral_one_booking). One query."""
+    return PanelCase.objects.filter(referral=referral, status=CaseStatus.BOOKED).first()

@@ -899,3 +899,190 @@ def reflection_record(
             after={"wants_debrief": wants_debrief},
         )
     return reflection
+
+
+# --- configuration through the admin pages ---------------------------------------------------------
+
+
+def roster_member_save(*, actor: Any, member: PanelMember, created: bool) -> None:
+    """Save a roster row edited in the admin pages, audited. Naming a member (not a deputy)
+    retires the role's previous named member, as roster_member_set does."""
+    with transaction.atomic():
+        if member.active and not member.is_deputy:
+            PanelMember.objects.filter(
+                region_id=member.region_id, role=member.role, is_deputy=False, active=True
+            ).exclude(pk=member.pk).update(active=False)
+        member.save()
+        audit_record(
+            actor=actor,
+            action="create" if created else "update",
+            object_type="panel_member",
+            object_id=member.pk,
+            after={"role": member.role, "deputy": member.is_deputy, "active": member.active},
+        )
+
+
+def roster_member_delete(*, actor: Any, member: PanelMember) -> None:
+    """Retire a roster row (kept, inactive: invitations point at its user)."""
+    with transaction.atomic():
+        member.active = False
+        member.save(update_fields=["active"])
+        audit_record(
+            actor=actor,
+            action="update",
+            object_type="panel_member",
+            object_id=member.pk,
+            after={"active": False},
+        )
+
+
+def series_save(
+    *, actor: Any, series: PanelSeries, created: bool, today: dt.date | None = None
+) -> int:
+    """Save a series edited in the admin pages (the rule validated), audited, and schedule its
+    meetings for the coming year. Returns how many meetings were added."""
+    if problem := rules.validate_rrule(series.rrule):
+        raise ValidationError({"rrule": problem})
+    series.rrule = series.rrule.strip().removeprefix("RRULE:")
+    with transaction.atomic():
+        series.save()
+        audit_record(
+            actor=actor,
+            action="create" if created else "update",
+            object_type="panel_series",
+            object_id=series.pk,
+            after={"rrule": series.rrule, "policy": series.holiday_policy, "active": series.active},
+        )
+    today = today or timezone.now().astimezone(rules.LONDON).date()
+    return meetings_schedule(
+        series=series,
+        start=today,
+        until=today + dt.timedelta(days=SCHEDULE_AHEAD_DAYS),
+        actor=actor,
+    )
+
+
+# --- scheduled work (Celery beat, daily) -------------------------------------------------------------
+
+SCHEDULE_AHEAD_DAYS = 365
+
+
+def meetings_schedule_all(*, today: dt.date) -> int:
+    """Keep a year of meetings scheduled for every active series. Safe to run again."""
+    return sum(
+        meetings_schedule(
+            series=series,
+            start=today,
+            until=today + dt.timedelta(days=SCHEDULE_AHEAD_DAYS),
+            actor="system",
+        )
+        for series in PanelSeries.objects.filter(active=True)
+    )
+
+
+def follow_up_reminders_send(*, now: dt.datetime | None = None) -> int:
+    """Remind each QDO, once, of a follow-up check-in due today or earlier. Generic email."""
+    now = now or timezone.now()
+    today = now.astimezone(rules.LONDON).date()
+    sent = 0
+    due = FollowUp.objects.filter(
+        status=FollowUpStatus.SCHEDULED, due__lte=today, reminded_at__isnull=True
+    ).values_list("pk", flat=True)
+    for follow_up_id in list(due):
+        with transaction.atomic():
+            follow_up = (
+                FollowUp.objects.select_for_update(of=("self",))
+                .select_related("qdo")
+                .get(pk=follow_up_id)
+            )
+            if follow_up.reminded_at is not None:
+                continue
+            FollowUp.objects.filter(pk=follow_up.pk).update(reminded_at=now)
+            qdo = follow_up.qdo
+            if qdo is None or not qdo.is_active or not qdo.email:
+                continue
+            notifications.outbox_enqueue(
+                to=[qdo.email],
+                subject="Complex Cases: a follow-up check-in is due",
+                body=notification_body(
+                    intro=(
+                        "A follow-up check-in after a Complex Cases panel is due. Review the "
+                        "actions, the blockers that remain and the practitioner's wellbeing."
+                    ),
+                    link=notifications.service_link(
+                        reverse("panels:follow_up", args=[follow_up.pk])
+                    ),
+                ),
+                kind="follow_up_reminder",
+                ref_type="follow_up",
+                ref_id=follow_up.pk,
+            )
+            sent += 1
+    return sent
+
+
+def reflection_prompts_send(*, now: dt.datetime | None = None) -> int:
+    """After a meeting has been held, prompt its members (once) to take reflective time and say
+    whether they want a debrief. Generic email with a link to the meeting page."""
+    now = now or timezone.now()
+    today = now.astimezone(rules.LONDON).date()
+    sent = 0
+    held = PanelMeeting.objects.filter(
+        status=MeetingStatus.HELD, date__lte=today, reflection_prompted_at__isnull=True
+    ).values_list("pk", flat=True)
+    for meeting_id in list(held):
+        with transaction.atomic():
+            meeting = PanelMeeting.objects.select_for_update().get(pk=meeting_id)
+            if meeting.reflection_prompted_at is not None:
+                continue
+            PanelMeeting.objects.filter(pk=meeting.pk).update(reflection_prompted_at=now)
+            emails = sorted(
+                {
+                    user.email
+                    for case in meeting.cases.exclude(status=CaseStatus.CANCELLED)
+                    for user, invitation in _invited(case)
+                    if invitation.panel_role and user.email
+                }
+            )
+            if not emails:
+                continue
+            notifications.outbox_enqueue(
+                to=emails,
+                subject="Complex Cases panel: time to reflect",
+                body=notification_body(
+                    intro=(
+                        "Thank you for taking part in the Complex Cases panel. Please take some "
+                        "reflective time. If you would like a debrief, say so on the meeting page."
+                    ),
+                    link=notifications.service_link(reverse("panels:meeting", args=[meeting.pk])),
+                ),
+                kind="panel_reflection_prompt",
+                ref_type="panel_meeting",
+                ref_id=meeting.pk,
+            )
+            sent += 1
+    return sent
+
+
+def follow_ups_cancel(*, actor: Any, referral: Referral, reason: str) -> int:
+    """Cancel the referral's scheduled follow-ups (the referral is being closed by hand), in the
+    caller's transaction when there is one. Returns how many were cancelled. Audited."""
+    with transaction.atomic():
+        scheduled = list(
+            FollowUp.objects.select_for_update().filter(
+                referral=referral, status=FollowUpStatus.SCHEDULED
+            )
+        )
+        for follow_up in scheduled:
+            follow_up.status = FollowUpStatus.CANCELLED
+            follow_up.save(update_fields=["status"])
+            audit_record(
+                actor=actor,
+                action="update",
+                object_type="follow_up",
+                object_id=follow_up.pk,
+                person_crn=referral.person.crn,
+                after={"status": "cancelled"},
+                reason=reason,
+            )
+    return len(scheduled)

@@ -84,38 +84,11 @@ class ReferralForm(forms.Form):
 REASON_MAX = 2000
 
 
-class ReferralMoveForm(forms.Form):
-    """Move a referral along the workflow (not closing: ReferralCloseForm). `to` takes its
-    choices from selectors.move_choices for the referral's status; `from_status` is the status the
-    page showed, so a move made from a stale page is refused rather than applied."""
-
-    to = forms.ChoiceField(
-        label="Move the referral to",
-        widget=forms.RadioSelect,
-        error_messages={
-            "required": "Select where to move the referral",
-            "invalid_choice": "Select where to move the referral",
-        },
-    )
-    reason = forms.CharField(
-        label="Why are you moving it?",
-        help_text="Shown on the referral's timeline.",
-        max_length=REASON_MAX,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": "Enter why you are moving the referral"},
-    )
-    from_status = forms.CharField(widget=forms.HiddenInput, required=False)
-
-    def __init__(self, *args: Any, choices: list[tuple[str, str]], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        to = self.fields["to"]
-        assert isinstance(to, forms.ChoiceField)
-        to.choices = choices
-
-
 class ReferralCloseForm(forms.Form):
     """Close a referral: why (states.ClosureReason) and, when signposted, where to. The service
-    (rules.closure_errors) decides whether the destination is needed."""
+    (rules.closure_errors) decides whether the destination is needed. `from_status` is the status
+    the page showed, so a close made from a stale page is refused rather than applied. (The other
+    moves have their own flows: states.FLOW_FOR_MOVE.)"""
 
     closure_reason = forms.ChoiceField(
         label="Why is the referral closed?",

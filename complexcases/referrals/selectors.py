@@ -36,7 +36,6 @@ from complexcases.notifications.rules import working_days_between
 from complexcases.people.models import Person
 from complexcases.referrals.models import Referral, ReferralTransition, ReflectiveConversation
 from complexcases.referrals.states import (
-    MOVES,
     ClosureReason,
     ConversationOutcome,
     ReferralStatus,
@@ -375,18 +374,9 @@ QUEUE_ORDER: tuple[str, ...] = (
 OPEN_STATUSES: tuple[str, ...] = QUEUE_ORDER[:-1]
 ROUTE_LABELS = dict(Route.choices)
 
-# A move's label where the plain status name would hide what the move means (DESIGN.md 5).
-MOVE_LABELS: dict[tuple[str, str], str] = {
-    (ReferralStatus.TRIAGE_BOOKED, ReferralStatus.RECEIVED): "Received (triage cancelled)",
-    (ReferralStatus.PANEL_BOOKED, ReferralStatus.AWAITING_PANEL): (
-        "Awaiting panel (panel slot cancelled)"
-    ),
-    (ReferralStatus.IN_FOLLOW_UP, ReferralStatus.AWAITING_PANEL): "Awaiting panel (back to panel)",
-}
-
 
 def may_run_referrals(user: Any) -> bool:
-    """The Complex Cases team (cc_team with a region) runs referrals: the queue and the moves.
+    """The Complex Cases team (cc_team with a region) runs referrals: the queue and closing.
 
     No query beyond the roles, which are cached on the user.
     """
@@ -394,21 +384,10 @@ def may_run_referrals(user: Any) -> bool:
 
 
 def may_manage_referral(user: Any, referral: Referral) -> bool:
-    """May the user move or close this referral? The Complex Cases team of the referral's region
-    (the region of the PDU recorded at referral). Call after referral_get_for, which has already
-    checked the user may see the person. No query: the referral's PDU is select_related."""
+    """May the user close this referral on its page? The Complex Cases team of the referral's
+    region (the region of the PDU recorded at referral). Call after referral_get_for, which has
+    already checked the user may see the person. No query: the referral's PDU is select_related."""
     return referral.pdu.region_id in access.grants_for(user).listed_region_ids
-
-
-def move_choices(status: str) -> list[tuple[str, str]]:
-    """The moves a referral in `status` may make other than closing (closing has its own form),
-    in the workflow's order, each with its label."""
-    allowed = MOVES.get(status, frozenset())
-    return [
-        (to, MOVE_LABELS.get((status, to), STATUS_LABELS[to]))
-        for to in QUEUE_ORDER
-        if to in allowed and to != ReferralStatus.CLOSED
-    ]
 
 
 def status_rank() -> Case:

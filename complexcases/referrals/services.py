@@ -278,17 +278,32 @@ def referral_close(
     closure_reason: str,
     closure_destination: str = "",
     reason: str = "",
+    expected_status: str | None = None,
 ) -> Referral:
     """Close a referral from any open status, with a closure reason (and a destination when
-    signposted). Raises ValidationError, or TransitionNotAllowed when it is already closed."""
-    return referral_transition(
-        referral=referral,
-        to=ReferralStatus.CLOSED,
-        actor=actor,
-        reason=reason,
-        closure_reason=closure_reason,
-        closure_destination=closure_destination,
-    )
+    signposted). Raises ValidationError, or TransitionNotAllowed when it is already closed.
+
+    `expected_status`: close only if the referral is in that status now (the status the page
+    showed, or the one the caller's own cancellations left it in), else TransitionNotAllowed with
+    the status it has. The row is locked before the check, so a triage or panel slot booked
+    meanwhile by someone else is never closed over and left live."""
+    with transaction.atomic():
+        if expected_status is not None:
+            current = (
+                Referral.objects.select_for_update()
+                .values_list("status", flat=True)
+                .get(pk=referral.pk)
+            )
+            if current != expected_status:
+                raise TransitionNotAllowed(current, ReferralStatus.CLOSED)
+        return referral_transition(
+            referral=referral,
+            to=ReferralStatus.CLOSED,
+            actor=actor,
+            reason=reason,
+            closure_reason=closure_reason,
+            closure_destination=closure_destination,
+        )
 
 
 # --- SPO reminders --------------------------------------------------------------------------

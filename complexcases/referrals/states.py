@@ -1,7 +1,9 @@
 """Statuses, choices and the referral's allowed moves, as plain data (DESIGN.md section 5).
 
 `MOVES` is the whole workflow: `services.referral_transition` refuses anything not in it, and the
-tests walk every pair of statuses against it.
+tests walk every pair of statuses against it. `FLOW_FOR_MOVE` names the one service that makes each
+move other than closing: each has side effects (invitations, nDelius contacts, meetings), so the
+referral page offers no generic move, only links to those flows, and closing.
 """
 
 from __future__ import annotations
@@ -32,6 +34,22 @@ MOVES: dict[str, frozenset[str]] = {
     # back to a panel after follow-up
     S.IN_FOLLOW_UP: frozenset({S.AWAITING_PANEL, S.CLOSED}),
     S.CLOSED: frozenset(),
+}
+
+# Who makes each move, as data (tests/test_states.py checks it covers every move but closing and
+# that each service exists). Closing (any open status -> closed) is made by the referral page
+# (views.referral_detail, which first cancels a booked triage or panel slot), by
+# triage.services.triage_outcome_record (resolved, signposted, withdrawn) and by
+# panels.services.follow_up_record (outcome "close").
+FLOW_FOR_MOVE: dict[tuple[str, str], str] = {
+    (S.RECEIVED, S.TRIAGE_BOOKED): "complexcases.triage.services.triage_book",
+    (S.TRIAGE_BOOKED, S.RECEIVED): "complexcases.triage.services.triage_cancel",
+    (S.TRIAGE_BOOKED, S.AWAITING_PANEL): "complexcases.triage.services.triage_outcome_record",
+    (S.AWAITING_PANEL, S.PANEL_BOOKED): "complexcases.panels.services.panel_case_book",
+    (S.PANEL_BOOKED, S.AWAITING_PANEL): "complexcases.panels.services.panel_case_cancel",
+    (S.PANEL_BOOKED, S.HEARD_AT_PANEL): "complexcases.panels.services.panel_case_conclude",
+    (S.HEARD_AT_PANEL, S.IN_FOLLOW_UP): "complexcases.panels.services.follow_up_record",
+    (S.IN_FOLLOW_UP, S.AWAITING_PANEL): "complexcases.panels.services.follow_up_record",
 }
 
 

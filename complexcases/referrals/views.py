@@ -4,9 +4,10 @@ service, render.
 Every page declares its access policy ("person": need-to-know on the person through
 accounts.access.get_person_for, 404 or the limited-access 403), is sent with no-store, and records
 the view in the audit trail before showing anything. Recording a conversation also needs the
-practitioner or SPO role, referring the practitioner, SPO or Complex Cases team role, and moving or
-closing a referral the Complex Cases team role for the referral's region; without it the answer is
-the same 404 as for a person out of scope.
+practitioner or SPO role, referring the practitioner, SPO or Complex Cases team role, and closing a
+referral the Complex Cases team role for the referral's region; without it the answer is the same
+404 as for a person out of scope. The referral page moves a referral no other way: every other move
+has its own flow in the triage or panels app (states.FLOW_FOR_MOVE), linked from the page.
 
 The referrals page (/referrals/, "scoped_list") is the Complex Cases team's work queue: cc_team
 only, 404 for everyone else (practitioners, SPOs and heads of service see their referrals on My
@@ -16,11 +17,13 @@ reduced to the CRN; each view of the list is audited ("list").
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -32,14 +35,11 @@ from complexcases.accounts import access
 from complexcases.accounts.policy import access_policy
 from complexcases.core.audit import audit_record, audited_read
 from complexcases.intake.selectors import email_for_referral
-from complexcases.panels.selectors import panel_for_referral
+from complexcases.panels import services as panel_services
+from complexcases.panels.selectors import booked_case, panel_for_referral
+from complexcases.panels.states import CaseStatus
 from complexcases.referrals import rules, selectors, services
-from complexcases.referrals.forms import (
-    ConversationForm,
-    ReferralCloseForm,
-    ReferralForm,
-    ReferralMoveForm,
-)
+from complexcases.referrals.forms import ConversationForm, ReferralCloseForm, ReferralForm
 from complexcases.referrals.models import Referral
 from complexcases.referrals.states import (
     ClosureReason,
@@ -52,7 +52,8 @@ from complexcases.screening.criteria import CRITERIA_LABELS
 
 # The list pages' pagination (the GOV.UK component's context), shared with the monthly lists.
 from complexcases.screening.views import paginate
-from complexcases.triage.selectors import triage_for_referral
+from complexcases.triage import services as triage_services
+from complexcases.triage.selectors import booked_meeting, triage_for_referral
 
 
 def _apply_errors(form: Form, error: ValidationError) -> None:
@@ -238,51 +239,125 @@ def _moved_on_message(status: str) -> str:
     )
 
 
-def _apply_move(request: HttpRequest, referral: Referral, form: ReferralMoveForm) -> bool:
-    """Move the referral; True when moved, otherwise the form carries the reason why not."""
-    if not form.is_valid():
-        return False
-    if _stale(referral, form):
-        form.add_error(None, _moved_on_message(referral.status))
-        return False
-    try:
-        services.referral_transition(
-            referral=referral,
-            to=form.cleaned_data["to"],
-            actor=request.user,
-            reason=form.cleaned_data["reason"].strip(),
-        )
-    except services.TransitionNotAllowed as refused:
-        form.add_error(None, _moved_on_message(refused.from_status))
-        return False
-    except ValidationError as error:
-        _apply_errors(form, error)
-        return False
-    return True
+@dataclass(frozen=True)
+class Closed:
+    """What closing cancelled on the way, for the confirmation message."""
+
+    triage_cancelled: bool = False
+    panel_slot_cancelled: bool = False
 
 
-def _apply_close(request: HttpRequest, referral: Referral, form: ReferralCloseForm) -> bool:
-    """Close the referral; True when closed, otherwise the form carries the reason why not."""
-    if not form.is_valid():
-        return False
-    if _stale(referral, form):
-        form.add_error(None, _moved_on_message(referral.status))
-        return False
-    try:
+def _close_with_bookings(
+    request: HttpRequest,
+    referral: Referral,
+    *,
+    closure_reason: str,
+    closure_destination: str,
+    note: str,
+) -> Closed:
+    """Close the referral after cancelling what is live, in ONE transaction: a booked triage
+    (triage_cancel: CANCEL to every attendee, the referral back to received) or a booked panel
+    slot (panel_case_cancel: CANCEL to everyone invited, back to awaiting panel), then the close.
+    Anything refused rolls the whole thing back, invitations included (the outbox sends after
+    commit).
+
+    Why here and not in a service: referrals.services cannot call the triage or panels services
+    (they depend on referrals, so the imports would go round in a circle), and putting "close a
+    referral" in panels.services would give the panel app a job that is not its own. The referral
+    page is the one place that closes a referral by hand, and views may call other apps' services
+    (STYLE.md), so the dependencies stay one way: this view -> triage/panels services ->
+    referrals services. The close is checked against the status this orchestration expects
+    (referral_close's `expected_status`, under the row lock), so a triage or slot booked by
+    someone else meanwhile is refused (TransitionNotAllowed), never closed over and left live.
+    Raises ValidationError (closure reason or destination) or TransitionNotAllowed.
+    """
+    errors = rules.closure_errors(reason=closure_reason, destination=closure_destination.strip())
+    if errors:
+        raise ValidationError(errors)
+    label = dict(ClosureReason.choices)[closure_reason]
+    why = f"Referral closed ({label})"
+    expected = referral.status
+    closed = Closed()
+    with transaction.atomic():
+        meeting = booked_meeting(referral) if expected == ReferralStatus.TRIAGE_BOOKED else None
+        if meeting is not None:
+            triage_services.triage_cancel(
+                actor=request.user, meeting=meeting, reason=why, request=request
+            )
+            expected, closed = ReferralStatus.RECEIVED, Closed(triage_cancelled=True)
+        case = booked_case(referral) if expected == ReferralStatus.PANEL_BOOKED else None
+        if case is not None:
+            panel_services.panel_case_cancel(actor=request.user, case=case, reason=why)
+            expected, closed = ReferralStatus.AWAITING_PANEL, Closed(panel_slot_cancelled=True)
+        panel_services.follow_ups_cancel(actor=request.user, referral=referral, reason=why)
         services.referral_close(
             referral=referral,
             actor=request.user,
+            closure_reason=closure_reason,
+            closure_destination=closure_destination,
+            reason=note,
+            expected_status=expected,
+        )
+    return closed
+
+
+def _apply_close(
+    request: HttpRequest, referral: Referral, form: ReferralCloseForm
+) -> Closed | None:
+    """Close the referral (and what it has booked); what was cancelled on the way when closed,
+    otherwise None and the form carries the reason why not."""
+    if not form.is_valid():
+        return None
+    if _stale(referral, form):
+        form.add_error(None, _moved_on_message(referral.status))
+        return None
+    try:
+        return _close_with_bookings(
+            request,
+            referral,
             closure_reason=form.cleaned_data["closure_reason"],
             closure_destination=form.cleaned_data["closure_destination"],
-            reason=form.cleaned_data["reason"].strip(),
+            note=form.cleaned_data["reason"].strip(),
         )
-    except services.TransitionNotAllowed as refused:
-        form.add_error(None, _moved_on_message(refused.from_status))
-        return False
+    except services.TransitionNotAllowed:
+        # The referral, its triage or its panel slot moved since the page was read: say where
+        # the referral is now (the refused move may be the meeting's or the slot's, not its own).
+        referral.refresh_from_db(fields=["status"])
+        form.add_error(None, _moved_on_message(referral.status))
     except ValidationError as error:
         _apply_errors(form, error)
-        return False
-    return True
+    return None
+
+
+def _closed_message(closed: Closed) -> str:
+    if closed.triage_cancelled:
+        return (
+            "Referral closed. Its triage was cancelled and everyone invited has been sent a "
+            "cancellation."
+        )
+    if closed.panel_slot_cancelled:
+        return (
+            "Referral closed. Its panel slot was cancelled and everyone invited has been sent a "
+            "cancellation."
+        )
+    return "Referral closed"
+
+
+def _closing_cancels(referral: Referral, triage: dict[str, Any], panel: dict[str, Any]) -> str:
+    """What closing would cancel, for the warning by the close form (as _close_with_bookings
+    decides it): "triage", "panel slot" or ""."""
+    if referral.status == ReferralStatus.TRIAGE_BOOKED and triage["booked"] is not None:
+        return "triage"
+    booked = any(case.status == CaseStatus.BOOKED for case in panel["cases"])
+    if referral.status == ReferralStatus.PANEL_BOOKED and booked:
+        return "panel slot"
+    return ""
+
+
+MOVE_REFUSED = (
+    "A referral is not moved on from this page. Book or change its triage or panel from those "
+    "sections, or close the referral."
+)
 
 
 def _refuse_management(request: HttpRequest, referral: Referral) -> None:
@@ -305,45 +380,41 @@ def _refuse_management(request: HttpRequest, referral: Referral) -> None:
 @never_cache
 @login_required
 def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
-    """The referral, its timeline and, for the Complex Cases team of its region, the forms that
-    move it along the workflow (states.MOVES) or close it. A POST moves or closes through
-    services.referral_transition / referral_close and redirects back (POST-redirect-GET); anyone
-    else POSTing gets the 404 they would get for a referral out of scope."""
+    """The referral, its timeline, its triage and panel sections (with the links to book them,
+    the next steps: states.FLOW_FOR_MOVE) and, for the Complex Cases team of its region, the form
+    that closes it, cancelling a booked triage or panel slot first (_close_with_bookings). A POST
+    closes and redirects back (POST-redirect-GET); a POST asking for any other move is refused
+    (400, nothing changes); anyone who may not close it gets the 404 they would get for a
+    referral out of scope."""
     user = request.user
     referral = selectors.referral_get_for(user, referral_id, request=request)
     person: Any = referral.person
     may_manage = selectors.may_manage_referral(user, referral)
-    choices = selectors.move_choices(referral.status)
-    initial = {"from_status": referral.status}
-    move_form = ReferralMoveForm(choices=choices, prefix="move", initial=initial)
-    close_form = ReferralCloseForm(prefix="close", initial=initial)
+    close_form = ReferralCloseForm(prefix="close", initial={"from_status": referral.status})
     errors: list[dict[str, str]] = []
     status = 200
     if request.method == "POST":
         if not may_manage:
             _refuse_management(request, referral)
         action = request.POST.get("action")
-        if action == "move" and choices:
-            move_form = ReferralMoveForm(request.POST, choices=choices, prefix="move")
-            if _apply_move(request, referral, move_form):
-                label = dict(choices)[move_form.cleaned_data["to"]]
-                messages.success(request, f"Referral moved to {label}")
-                return redirect("referrals:referral", referral_id=referral.pk)
-            errors = _form_errors(move_form, {"to"})
-        elif action == "close" and referral.status != ReferralStatus.CLOSED:
+        if action == "close" and referral.status != ReferralStatus.CLOSED:
             close_form = ReferralCloseForm(request.POST, prefix="close")
-            if _apply_close(request, referral, close_form):
-                messages.success(request, "Referral closed")
+            closed = _apply_close(request, referral, close_form)
+            if closed is not None:
+                messages.success(request, _closed_message(closed))
                 return redirect("referrals:referral", referral_id=referral.pk)
             errors = _form_errors(close_form, {"closure_reason"})
-        else:
+            status = 409 if any(e["href"] == "" for e in errors) else 400
+        elif action == "close":
             errors = [{"text": _moved_on_message(referral.status), "href": ""}]
-        status = 409 if any(e["href"] == "" for e in errors) else 400
+            status = 409
+        else:
+            errors = [{"text": MOVE_REFUSED, "href": ""}]
+            status = 400
         # Show the page as the referral is now: another member of the team may have moved it.
         referral.refresh_from_db(
             fields=["status", "closure_reason", "closure_destination", "closed_at"]
         )
-        choices = selectors.move_choices(referral.status)
     with audited_read(
         actor=user,
         object_type="referral",
@@ -352,6 +423,8 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
         request=request,
     ):
         timeline = selectors.referral_timeline(referral)
+        triage = triage_for_referral(referral, user=user)
+        panel = panel_for_referral(referral, user=user)
         return render(
             request,
             "referrals/referral.html",
@@ -369,13 +442,12 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
                 "criteria": [CRITERIA_LABELS.get(c, c) for c in referral.criteria_met or []],
                 "person_href": reverse("screening:person", args=[person.crn]),
                 "may_manage": may_manage and referral.status != ReferralStatus.CLOSED,
-                "move_form": move_form,
-                "move_choices": choices,
                 "close_form": close_form,
                 "closure_reasons": ClosureReason.choices,
                 "errors": errors,
-                "triage": triage_for_referral(referral, user=user),
-                "panel": panel_for_referral(referral, user=user),
+                "triage": triage,
+                "panel": panel,
+                "closing_cancels": _closing_cancels(referral, triage, panel),
                 "inbound_email": email_for_referral(referral),
             },
             status=status,

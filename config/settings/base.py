@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 
 from config.env import env_bool, env_int, env_list, env_str
@@ -108,7 +109,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "mywork:my_work"
 LOGOUT_REDIRECT_URL = "login"
 
 # --- Sign-in security (OWASP ASVS level 2) ---------------------------------------------------
@@ -242,6 +243,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Rows say whether they are reduced to the CRN: `limited_access` is the enum [false] on full
+    # rows and [true] on reduced ones, across the screening and referral lists. One name each.
+    "ENUM_NAME_OVERRIDES": {
+        "FullRowEnum": [(False, False)],
+        "LimitedAccessRowEnum": [(True, True)],
+    },
 }
 
 # Background work. The embedded default runs tasks eagerly; production sets CELERY_BROKER_URL.
@@ -254,6 +261,14 @@ CELERY_BEAT_SCHEDULE = {
     "referrals: remind SPOs of listed cases awaiting a reflective conversation": {
         "task": "referrals.send_conversation_reminders",
         "schedule": 6 * 60 * 60,  # every six hours: each SPO is reminded once a month at most
+    },
+    "panels: schedule meetings, issue papers, remind follow-ups, prompt reflection": {
+        "task": "panels.daily",
+        "schedule": 6 * 60 * 60,  # every six hours; each piece of work is done once
+    },
+    "actions: reminders before due and when overdue, escalation to the Programme Manager": {
+        "task": "actions.send_reminders",
+        "schedule": crontab(hour=7, minute=0),  # daily, 07:00 Europe/London (CELERY_TIMEZONE)
     },
     "intake: read the Complex Cases mailbox": {
         "task": "intake.poll_mailbox",
@@ -313,6 +328,10 @@ CC_IMAP_PASSWORD = env_str("CC_IMAP_PASSWORD", "")
 CC_IMAP_FOLDER = env_str("CC_IMAP_FOLDER", "INBOX")
 # The region whose Complex Cases team owns the mailbox (its needs-attention queue).
 CC_IMAP_REGION = env_str("CC_IMAP_REGION", "EOE")
+
+# Actions: reminder and escalation windows, in working days (England and Wales).
+CC_ACTION_REMINDER_WORKING_DAYS = env_int("CC_ACTION_REMINDER_WORKING_DAYS", 2)
+CC_ACTION_ESCALATION_WORKING_DAYS = env_int("CC_ACTION_ESCALATION_WORKING_DAYS", 5)
 
 # Triage meetings (complexcases.triage).
 CC_TRIAGE_SLOT_MINUTES = env_int("CC_TRIAGE_SLOT_MINUTES", 45)

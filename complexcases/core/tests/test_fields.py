@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -16,7 +18,7 @@ EVIDENCE = {"criteria": [{"id": "rosh", "met": True, "facts": []}], "no_current_
 
 
 def test_a_dict_is_stored_as_compact_json_text_and_read_back_as_a_dict() -> None:
-    result = ScreeningResultFactory(evidence=EVIDENCE)
+    result: Any = ScreeningResultFactory(evidence=EVIDENCE)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT evidence FROM {ScreeningResult._meta.db_table} WHERE id = %s", [result.pk]
@@ -30,7 +32,7 @@ def test_a_dict_is_stored_as_compact_json_text_and_read_back_as_a_dict() -> None
 
 def test_text_already_encoded_is_stored_as_given() -> None:
     text = '{"criteria":[],"no_current_oasys":true}'
-    result = ScreeningResultFactory(evidence=text)
+    result: Any = ScreeningResultFactory(evidence=text)
     assert ScreeningResult.objects.get(pk=result.pk).evidence == {
         "criteria": [],
         "no_current_oasys": True,

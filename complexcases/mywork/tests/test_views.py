@@ -14,7 +14,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils.html import escape
 
 from complexcases.accounts.tests.cast import give
-from complexcases.mywork import views
 from complexcases.people.models import LimitedAccess
 from complexcases.people.tests.factories import PersonFactory, ScreeningResultFactory
 from complexcases.referrals import services
@@ -25,9 +24,10 @@ from complexcases.referrals.tests.world import LISTED, NOT_LISTED, build_world
 pytestmark = pytest.mark.django_db
 
 # What every page pays (session, user, idle-timeout stamp), the roles, the audit record (three
-# statements in a savepoint), the latest run, and one query per section (five). A bound, not a
-# measurement: the test below shows it does not grow with the rows.
-MY_WORK_MAX_QUERIES = 15
+# statements in a savepoint), the latest run, one query per section (ten: five of referrals and
+# conversations, actions, emails needing attention, triage, panel cases, follow-ups) and the
+# mailbox's region. A bound, not a measurement: the test below shows it does not grow with rows.
+MY_WORK_MAX_QUERIES = 21
 
 
 @pytest.fixture
@@ -132,25 +132,39 @@ def test_head_of_service_sees_the_pdus_counts_and_open_referrals(world: Any) -> 
     assert NOT_LISTED not in page(world, "hos_b")
 
 
-def test_sections_from_other_apps_show_only_when_they_have_something(
-    world: Any, monkeypatch: Any
-) -> None:
+def test_sections_from_other_apps_show_only_when_they_have_something(db: Any) -> None:
+    from complexcases.intake.demo import demo_seed as intake_seed
+    from complexcases.panels import services as panels
+    from complexcases.panels.models import FollowUp
+    from complexcases.panels.tests.world import BOOKED_AT, build_panel_world
+
+    world = build_panel_world()
     give(world.users["cc_eoe"], "practitioner")
     body = page(world, "cc_eoe")
-    for anchor in ("your-actions", "emails", "triage-calendar"):
+    for anchor in ("emails", "panel-cases", "follow-ups"):
         assert f'id="{anchor}"' not in body
-    monkeypatch.setattr(
-        views,
-        "_placeholders",
-        lambda user: {
-            "actions": ["a"],
-            "emails_needing_attention": ["e"],
-            "triage_calendar": ["t"],
-        },
+    intake_seed(
+        region_code="EOE",
+        cc_team_user=world.users["cc_eoe"],
+        known_sender_user=world.users["manager"],
+        crn_referable=world.person.crn,
     )
+    case = panels.panel_case_book(
+        actor=world.users["cc_eoe"], referral=world.referral, question="Q", now=BOOKED_AT
+    )
+    panels.papers_issue_due(now=dt.datetime(2027, 1, 25, 9, 0, tzinfo=dt.UTC))
     body = page(world, "cc_eoe")
-    for anchor in ("your-actions", "emails", "triage-calendar"):
-        assert f'id="{anchor}"' in body
+    assert 'id="emails"' in body and "/referrals/needs-attention/" in body
+    # The QDO (cc_eoe) is not invited to panels; the chair is.
+    assert 'id="panel-cases"' not in body
+    chair = world.roster["chair"]
+    chair_client = Client()
+    chair_client.force_login(chair)
+    assert f"/panels/cases/{case.pk}/" in chair_client.get("/my-work/").content.decode()
+    panels.panel_case_conclude(actor=world.users["cc_eoe"], case=case, summary="Agreed.")
+    follow_up = FollowUp.objects.get(referral=world.referral)
+    body = page(world, "cc_eoe")
+    assert 'id="follow-ups"' in body and f"/panels/follow-ups/{follow_up.pk}/" in body
 
 
 def _everything(world: Any) -> Any:

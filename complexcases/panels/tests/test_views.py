@@ -331,3 +331,21 @@ def test_panels_home_lists_the_invited_cases_of_a_panel_member(world: Any) -> No
     services.papers_issue_due(now=PAPERS_OUT)
     body = client_for(lead).get("/panels/").content.decode()
     assert f"/panels/cases/{case.pk}/" in body
+
+
+def test_closing_the_referral_by_hand_cancels_the_scheduled_follow_up(world: Any) -> None:
+    case = booked(world)
+    services.panel_case_conclude(actor=world.users["cc_eoe"], case=case, summary="Agreed.")
+    follow_up = FollowUp.objects.get(referral=world.referral)
+    response = client_for(world.users["cc_eoe"]).post(
+        f"/referrals/{world.referral.pk}/",
+        {
+            "action": "close",
+            "close-closure_reason": "withdrawn",
+            "close-from_status": "heard_at_panel",
+        },
+    )
+    assert response.status_code == 302
+    follow_up.refresh_from_db()
+    assert follow_up.status == "cancelled"
+    assert Referral.objects.get(pk=world.referral.pk).status == "closed"

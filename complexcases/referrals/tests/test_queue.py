@@ -1,10 +1,13 @@
-"""The Complex Cases team's referrals page (/referrals/) and the moves on the referral page:
-grouping and filtering by status, rows, working-day ages, audit, query bounds, the forms' errors,
-the POST-redirect-GET and the timeline. The access matrices are in test_views.py."""
+"""The Complex Cases team's referrals page (/referrals/) and what the referral page changes:
+grouping and filtering by status, rows, working-day ages, audit, query bounds; on the referral page
+no generic move (only the links to the next step's flow) and closing, which cancels a booked
+triage or panel slot first, with the form's errors, the stale-page check, the POST-redirect-GET and
+the timeline. The access matrices are in test_views.py."""
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from typing import Any
 
@@ -15,10 +18,16 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from complexcases.core.models import AuditEvent
+from complexcases.notifications.models import OutboxMessage
+from complexcases.panels import services as panel_services
+from complexcases.panels.tests.world import BOOKED_AT, build_panel_world
 from complexcases.people.tests.factories import PersonFactory
 from complexcases.referrals import services
 from complexcases.referrals.models import Referral, ReferralTransition
 from complexcases.referrals.tests.world import LISTED, build_world
+from complexcases.triage import services as triage_services
+from complexcases.triage.tests.world import NOW as TRIAGE_NOW
+from complexcases.triage.tests.world import WEDNESDAY_10, build_triage_world, default_invitees
 
 pytestmark = pytest.mark.django_db
 
@@ -137,15 +146,55 @@ def test_queue_queries_do_not_grow_with_rows(
         client.get("/referrals/")
 
 
-# --- moves on the referral page -----------------------------------------------------------
+# --- the referral page: no generic move, the next step's links, closing -----------------------
 
 
-def test_a_move_redirects_and_shows_on_the_timeline(world: Any) -> None:
+def _page(client: Client, referral: Referral) -> str:
+    response = client.get(f"/referrals/{referral.pk}/")
+    assert response.status_code == 200
+    return str(response.content.decode())
+
+
+def _no_generic_move(page: str) -> None:
+    assert 'name="action" value="move"' not in page and "Move the referral" not in page
+    assert 'name="action" value="close"' in page and "Close the referral" in page
+
+
+def test_a_received_referral_offers_booking_a_triage_and_closing_only(world: Any) -> None:
     referral = referred(world, "Y100001")
-    client = client_for(world, "cc_eoe")
-    page = client.get(f"/referrals/{referral.pk}/").content.decode()
-    assert 'value="triage_booked"' in page and 'value="awaiting_panel"' not in page
-    moved = client.post(
+    page = _page(client_for(world, "cc_eoe"), referral)
+    _no_generic_move(page)
+    assert f'href="/referrals/{referral.pk}/triage/book/"' in page and "Book triage" in page
+    assert "Book into a panel" not in page
+    assert 'id="closing-cancels"' not in page  # nothing booked to cancel
+
+
+def test_a_referral_awaiting_panel_offers_booking_a_panel_and_closing_only(world: Any) -> None:
+    referral = move(
+        referred(world, "Y100001"), "triage_booked", "awaiting_panel", actor=world.users["cc_eoe"]
+    )
+    page = _page(client_for(world, "cc_eoe"), referral)
+    _no_generic_move(page)
+    assert f'href="/panels/book/{referral.pk}/"' in page and "Book into a panel" in page
+    assert "Book triage" not in page
+
+
+def test_the_page_has_its_headings_in_order_and_no_empty_section(world: Any) -> None:
+    referral = referred(world, "Y100001")
+    page = _page(client_for(world, "cc_eoe"), referral)
+    levels = [int(level) for level in re.findall(r"<h([1-6])[ >]", page)]
+    assert levels[0] == 1 and levels.count(1) == 1
+    assert all(after - before <= 1 for before, after in itertools.pairwise(levels))
+    # Each h2 is followed by content before the next heading.
+    for section in re.split(r"<h2[^>]*>", page)[1:]:
+        body = re.sub(r"<[^>]+>|\s", "", section.split("</h2>", 1)[1].split("<h2", 1)[0])
+        assert body, section[:80]
+
+
+def test_a_posted_move_is_refused_and_changes_nothing(world: Any) -> None:
+    referral = referred(world, "Y100001")
+    history = ReferralTransition.objects.filter(referral=referral).count()
+    response = client_for(world, "cc_eoe").post(
         f"/referrals/{referral.pk}/",
         {
             "action": "move",
@@ -154,68 +203,143 @@ def test_a_move_redirects_and_shows_on_the_timeline(world: Any) -> None:
             "move-from_status": "received",
         },
     )
-    assert (moved.status_code, moved["Location"]) == (302, f"/referrals/{referral.pk}/")
-    after = client.get(moved["Location"]).content.decode()
-    assert "Referral moved to Triage booked" in after
-    timeline = after[after.index('id="timeline"') :]
-    assert "Received → Triage booked" in timeline and "Booked for 3 December" in timeline
-    # The cancelled triage's move back is labelled as what it means.
-    assert "Received (triage cancelled)" in after
-    history = ReferralTransition.objects.filter(referral=referral).last()
-    assert history is not None
-    assert (history.to_status, history.actor, history.reason) == (
-        "triage_booked",
-        world.users["cc_eoe"],
-        "Booked for 3 December",
-    )
-
-
-def test_a_move_needs_a_destination_and_a_reason(world: Any) -> None:
-    referral = referred(world, "Y100001")
-    response = client_for(world, "cc_eoe").post(
-        f"/referrals/{referral.pk}/", {"action": "move", "move-reason": ""}
-    )
+    assert response.status_code == 400
     body = response.content.decode()
-    assert response.status_code == 400
     assert "There is a problem" in body
-    assert 'href="#id_move-to_0"' in body and "Select where to move the referral" in body
-    assert 'href="#id_move-reason"' in body and "Enter why you are moving the referral" in body
+    assert "A referral is not moved on from this page" in body
     referral.refresh_from_db()
     assert referral.status == "received"
+    assert ReferralTransition.objects.filter(referral=referral).count() == history
 
 
-def test_a_move_outside_the_table_is_refused(world: Any) -> None:
-    referral = referred(world, "Y100001")
-    response = client_for(world, "cc_eoe").post(
-        f"/referrals/{referral.pk}/",
-        {"action": "move", "move-to": "heard_at_panel", "move-reason": "Skip ahead"},
-    )
-    assert response.status_code == 400
-    assert "Select where to move the referral" in response.content.decode()
-    referral.refresh_from_db()
-    assert referral.status == "received"
-
-
-def test_a_move_from_a_stale_page_is_refused_with_the_current_status(world: Any) -> None:
+def test_a_close_from_a_stale_page_is_refused_with_the_current_status(world: Any) -> None:
     referral = move(referred(world, "Y100001"), "triage_booked", actor=world.users["cc_eoe"])
     # Another member of the team moved it on while this page was open at "received".
     response = client_for(world, "cc_eoe").post(
         f"/referrals/{referral.pk}/",
         {
-            "action": "move",
-            "move-to": "awaiting_panel",
-            "move-reason": "Panel needed",
-            "move-from_status": "received",
+            "action": "close",
+            "close-closure_reason": "withdrawn",
+            "close-from_status": "received",
         },
     )
     assert response.status_code == 409
     body = response.content.decode()
     assert "it is now Triage booked" in body
     # The page is shown as the referral is now, so the next try is checked against that.
-    assert 'name="move-from_status" value="triage_booked"' in body
-    assert 'value="awaiting_panel"' in body
+    assert 'name="close-from_status" value="triage_booked"' in body
     referral.refresh_from_db()
     assert referral.status == "triage_booked"
+
+
+def _ics_sequence(message: OutboxMessage) -> int:
+    found = re.search(r"^SEQUENCE:(\d+)", message.ics, re.MULTILINE)
+    assert found is not None
+    return int(found.group(1))
+
+
+def test_closing_a_referral_with_a_booked_triage_cancels_it_first(db: Any) -> None:
+    with time_machine.travel(TRIAGE_NOW, tick=False):
+        world = build_triage_world()
+        referral = world.referral
+        meeting = triage_services.triage_book(
+            actor=world.users["cc_eoe"],
+            referral=referral,
+            start=WEDNESDAY_10,
+            invitees=default_invitees(referral),
+        )
+        client = client_for(world, "cc_eoe")
+        page = _page(client, referral)
+        _no_generic_move(page)
+        assert "also cancels its triage on 18 November 2026" in page
+        closed = client.post(
+            f"/referrals/{referral.pk}/",
+            {
+                "action": "close",
+                "close-closure_reason": "withdrawn",
+                "close-reason": "Practitioner withdrew the referral",
+                "close-from_status": "triage_booked",
+            },
+        )
+        # Read inside the frozen clock, or the session's idle timeout signs the user out.
+        after = client.get(closed["Location"]).content.decode()
+    assert (closed.status_code, closed["Location"]) == (302, f"/referrals/{referral.pk}/")
+    meeting.refresh_from_db()
+    referral.refresh_from_db()
+    assert (meeting.status, meeting.sequence) == ("cancelled", 1)
+    assert (referral.status, referral.closure_reason) == ("closed", "withdrawn")
+    invitation = OutboxMessage.objects.get(kind="triage_invitation")
+    cancel = OutboxMessage.objects.get(kind="triage_cancellation")
+    assert cancel.ics_method == "CANCEL" and sorted(cancel.to) == sorted(invitation.to)
+    assert _ics_sequence(cancel) > _ics_sequence(invitation)
+    moves = list(
+        ReferralTransition.objects.filter(referral=referral)
+        .order_by("occurred_at", "id")
+        .values_list("from_status", "to_status")
+    )
+    assert moves[-2:] == [("triage_booked", "received"), ("received", "closed")]
+    assert "Its triage was cancelled" in after
+    assert "Referral closed — Withdrawn" in after
+
+
+def test_closing_a_referral_with_a_booked_panel_slot_cancels_it_first(db: Any) -> None:
+    world = build_panel_world()
+    referral = world.referral
+    case = panel_services.panel_case_book(
+        actor=world.users["cc_eoe"],
+        referral=referral,
+        question="How can the panel help rebuild engagement?",
+        now=BOOKED_AT,
+    )
+    client = client_for(world, "cc_eoe")
+    page = _page(client, referral)
+    _no_generic_move(page)
+    assert "also cancels its panel slot" in page
+    closed = client.post(
+        f"/referrals/{referral.pk}/",
+        {
+            "action": "close",
+            "close-closure_reason": "left_caseload",
+            "close-from_status": "panel_booked",
+        },
+    )
+    assert (closed.status_code, closed["Location"]) == (302, f"/referrals/{referral.pk}/")
+    case.refresh_from_db()
+    referral.refresh_from_db()
+    assert case.status == "cancelled"
+    assert (referral.status, referral.closure_reason) == ("closed", "left_caseload")
+    invitation = OutboxMessage.objects.filter(kind="panel_invitation").latest("id")
+    cancel = OutboxMessage.objects.get(kind="panel_cancellation")
+    assert cancel.ics_method == "CANCEL" and sorted(cancel.to) == sorted(invitation.to)
+    assert _ics_sequence(cancel) > _ics_sequence(invitation)
+    moves = list(
+        ReferralTransition.objects.filter(referral=referral)
+        .order_by("occurred_at", "id")
+        .values_list("from_status", "to_status")
+    )
+    assert moves[-2:] == [("panel_booked", "awaiting_panel"), ("awaiting_panel", "closed")]
+    assert "Its panel slot was cancelled" in client.get(closed["Location"]).content.decode()
+
+
+def test_a_refused_close_cancels_nothing(db: Any) -> None:
+    with time_machine.travel(TRIAGE_NOW, tick=False):
+        world = build_triage_world()
+        meeting = triage_services.triage_book(
+            actor=world.users["cc_eoe"],
+            referral=world.referral,
+            start=WEDNESDAY_10,
+            invitees=default_invitees(world.referral),
+        )
+        # Signposted without where to: refused before anything is cancelled.
+        response = client_for(world, "cc_eoe").post(
+            f"/referrals/{world.referral.pk}/",
+            {"action": "close", "close-closure_reason": "signposted"},
+        )
+    assert response.status_code == 400
+    meeting.refresh_from_db()
+    assert (meeting.status, meeting.sequence) == ("booked", 0)
+    assert not OutboxMessage.objects.filter(kind="triage_cancellation").exists()
+    assert Referral.objects.get(pk=world.referral.pk).status == "triage_booked"
 
 
 def test_closing_as_signposted_needs_where_to(world: Any) -> None:
@@ -250,6 +374,7 @@ def test_closing_as_signposted_needs_where_to(world: Any) -> None:
     assert "Referral closed — Signposted elsewhere" in page
     assert "Community mental health team" in page
     assert "Move the referral" not in page and "Close the referral" not in page
+    assert 'id="closing"' not in page  # no empty "Closing the referral" section
     again = client.post(
         f"/referrals/{referral.pk}/", {"action": "close", "close-closure_reason": "withdrawn"}
     )

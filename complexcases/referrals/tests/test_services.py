@@ -265,6 +265,30 @@ def test_a_stale_referral_object_is_checked_against_the_current_status(world):
         )
 
 
+def test_a_close_expecting_another_status_is_refused_and_changes_nothing(world):
+    # The referral page closes "from received"; a triage booked meanwhile must not be closed over.
+    referral = refer(world)
+    services.referral_transition(
+        referral=referral, to=S.TRIAGE_BOOKED, actor=world.users["cc_eoe"], reason=""
+    )
+    with pytest.raises(TransitionNotAllowed) as refused:
+        services.referral_close(
+            referral=referral,
+            actor=world.users["cc_eoe"],
+            closure_reason="withdrawn",
+            expected_status=S.RECEIVED,
+        )
+    assert refused.value.from_status == S.TRIAGE_BOOKED
+    assert Referral.objects.get(pk=referral.pk).status == S.TRIAGE_BOOKED
+    closed = services.referral_close(
+        referral=referral,
+        actor=world.users["cc_eoe"],
+        closure_reason="withdrawn",
+        expected_status=S.TRIAGE_BOOKED,
+    )
+    assert closed.status == S.CLOSED
+
+
 # --- concurrency (PostgreSQL) -----------------------------------------------------------------
 
 

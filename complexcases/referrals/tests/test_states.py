@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import itertools
 
 import pytest
 
 from complexcases.referrals import rules
-from complexcases.referrals.states import MOVES, ReferralStatus
+from complexcases.referrals.states import FLOW_FOR_MOVE, MOVES, ReferralStatus
 
 S = ReferralStatus
 
@@ -39,6 +40,20 @@ def test_the_table_is_exactly_the_design() -> None:
 
 def test_closed_is_final() -> None:
     assert MOVES[S.CLOSED] == frozenset()
+
+
+def test_every_move_but_closing_has_its_own_flow() -> None:
+    # The referral page only closes: every other move must be made by a flow with its side
+    # effects (invitations, contacts), named in FLOW_FOR_MOVE.
+    moves = {(a, b) for a, targets in MOVES.items() for b in targets if b != S.CLOSED}
+    assert set(FLOW_FOR_MOVE) == moves
+
+
+@pytest.mark.parametrize("path", sorted(set(FLOW_FOR_MOVE.values())))
+def test_each_flow_named_is_a_service(path: str) -> None:
+    module, name = path.rsplit(".", 1)
+    assert module.endswith(".services")
+    assert callable(getattr(importlib.import_module(module), name))
 
 
 @pytest.mark.parametrize(

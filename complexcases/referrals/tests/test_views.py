@@ -188,7 +188,7 @@ def test_head_of_service_sees_the_marker_but_no_record_link(world: Any) -> None:
     assert "/conversation/" not in body
 
 
-# --- the Complex Cases team's referrals page and the moves on the referral page ---------------
+# --- the Complex Cases team's referrals page and closing on the referral page ----------------
 
 # Written out from DESIGN.md section 2 and the brief. The referrals page is the Complex Cases
 # team's work queue: cc_team only (the other region's team sees the page, without these rows);
@@ -221,52 +221,60 @@ def test_referrals_page_access_matrix(world: Any, username: str) -> None:
 
 
 @pytest.mark.parametrize("username", CAST)
-def test_referral_moves_access_matrix(world: Any, username: str) -> None:
+def test_referral_close_access_matrix(world: Any, username: str) -> None:
     referral = _referral(world)
     client = client_for(world, username)
     page = client.get(f"/referrals/{referral.pk}/")
     if page.status_code == 200:
-        assert ("Move the referral" in page.content.decode()) == (username in MANAGES)
+        assert ("Close the referral" in page.content.decode()) == (username in MANAGES)
+        assert "Move the referral" not in page.content.decode()
+    closed = client.post(
+        f"/referrals/{referral.pk}/",
+        {
+            "action": "close",
+            "close-closure_reason": "withdrawn",
+            "close-from_status": "received",
+        },
+    )
+    referral.refresh_from_db()
+    if username in MANAGES:
+        assert (closed.status_code, closed["Location"]) == (302, f"/referrals/{referral.pk}/")
+        assert (referral.status, referral.closure_reason) == ("closed", "withdrawn")
+    else:
+        # Refused as for viewing: 404 out of scope or without the role, sign-in when inactive.
+        assert closed.status_code == expected(username, set())
+        assert referral.status == "received"
+    # A generic move is refused whoever asks: 400 for the team, the same refusal as above for
+    # everyone else (who learns nothing about the referral).
     moved = client.post(
         f"/referrals/{referral.pk}/",
         {"action": "move", "move-to": "triage_booked", "move-reason": "Slot on Tuesday"},
     )
+    assert moved.status_code == (400 if username in MANAGES else expected(username, set()))
     referral.refresh_from_db()
-    if username in MANAGES:
-        assert (moved.status_code, moved["Location"]) == (302, f"/referrals/{referral.pk}/")
-        assert referral.status == "triage_booked"
-    else:
-        # Refused as for viewing: 404 out of scope or without the role, sign-in when inactive.
-        assert moved.status_code == expected(username, set())
-        assert referral.status == "received"
-    closed = client.post(
-        f"/referrals/{referral.pk}/", {"action": "close", "close-closure_reason": "withdrawn"}
-    )
-    referral.refresh_from_db()
-    assert (referral.status == "closed") == (username in MANAGES)
-    if username not in MANAGES:
-        assert closed.status_code == expected(username, set())
+    assert referral.status == ("closed" if username in MANAGES else "received")
 
 
-def test_refused_move_is_audited(world: Any) -> None:
+def test_refused_close_is_audited(world: Any) -> None:
     referral = _referral(world)
     response = client_for(world, "hos_a").post(
         f"/referrals/{referral.pk}/",
-        {"action": "move", "move-to": "triage_booked", "move-reason": "x"},
+        {"action": "close", "close-closure_reason": "withdrawn"},
     )
     assert response.status_code == 404
     assert AuditEvent.objects.filter(
         action="refused", object_type="referral", object_id=str(referral.pk)
     ).exists()
+    assert Referral.objects.get(pk=referral.pk).status == "received"
 
 
-def test_limited_access_refuses_a_move_with_403(world: Any) -> None:
+def test_limited_access_refuses_a_close_with_403(world: Any) -> None:
     referral = _referral(world)
     LimitedAccess.objects.create(person=world.person, username="cc_eoe", kind="EXCLUSION")
     client = client_for(world, "cc_eoe")
     response = client.post(
         f"/referrals/{referral.pk}/",
-        {"action": "move", "move-to": "triage_booked", "move-reason": "x"},
+        {"action": "close", "close-closure_reason": "withdrawn"},
     )
     assert response.status_code == 403
     referral.refresh_from_db()

@@ -377,7 +377,8 @@ def test_sign_in_form_signs_in_and_sign_out_is_a_post(client):
         reverse("login"), {"username": "po.tester", "password": "correct horse battery staple"}
     )
     assert response.status_code == 302
-    assert response["Location"] == reverse("home")
+    # Signed-in users land on My work.
+    assert response["Location"] == reverse("mywork:my_work")
     assert client.get(reverse("home")).status_code == 200
     assert client.get(reverse("logout")).status_code == 405
     client.post(reverse("logout"))
