@@ -26,8 +26,8 @@ from django.views.decorators.cache import never_cache
 from complexcases.accounts import access
 from complexcases.accounts.policy import access_policy
 from complexcases.accounts.roles import Role
-from complexcases.core.audit import audited_read
 from complexcases.actions.selectors import my_actions_summary
+from complexcases.core.audit import audited_read
 from complexcases.intake.selectors import needs_attention_for
 from complexcases.mywork import selectors
 from complexcases.panels.rules import LONDON
