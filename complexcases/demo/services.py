@@ -201,35 +201,128 @@ def _demo_workflow(cast: dict[str, str], month: str, today: dt.date) -> None:
             note="Synthetic demo note.",
             month=month,
         )
-    if team:
+    open_to_the_team = [p for p in team if p.crn not in limited]
+    if open_to_the_team:
         referrals.referral_create(
-            actor=actor_for(team[0]),
-            person=team[0],
+            actor=actor_for(open_to_the_team[0]),
+            person=open_to_the_team[0],
             challenges="Engagement has broken down since the move to approved premises.",
             support_sought="Ideas from psychology on how to rebuild engagement.",
         )
-    path = [S.TRIAGE_BOOKED, S.AWAITING_PANEL, S.PANEL_BOOKED, S.HEARD_AT_PANEL, S.IN_FOLLOW_UP]
+    # The rest of the process, through the same services the pages use, for listed people of
+    # other teams: triage (one booked, one held with each outcome), the panel (cases concluded,
+    # booked, followed up), a referral by email that needs attention, and nDelius contacts.
+    from complexcases.intake.demo import demo_seed as intake_seed
+    from complexcases.panels.demo import demo_seed as panels_seed
+    from complexcases.triage.demo import demo_seed as triage_seed
+    from complexcases.triage.demo import hold_for_panel
+
     others = [p for p in listed if p.team.code != team_code]
-    for stage, person in enumerate(others[: len(path) + 1]):
-        referral = referrals.referral_create(
+    received_at = timezone.now() - dt.timedelta(days=TRIAGE_HISTORY_DAYS)
+
+    def refer(person: Any, challenges: str, support: str) -> Any:
+        return referrals.referral_create(
             actor=cc_team,
             person=person,
-            challenges="Release planning is blocked: no accommodation has been found.",
-            support_sought="Help from the prison resettlement representative.",
+            challenges=challenges,
+            support_sought=support,
+            now=received_at,
         )
-        if stage == len(path):
-            referrals.referral_close(
-                referral=referral,
-                actor=cc_team,
-                closure_reason="signposted",
-                closure_destination="Local authority housing team",
-                reason="Demo: signposted at triage.",
-            )
-            continue
-        for status in path[: stage + 1]:
-            referral = referrals.referral_transition(
-                referral=referral, to=status, actor=cc_team, reason="Demo: moved on."
-            )
+
+    for_triage = [
+        refer(
+            person,
+            "Several agencies are involved and nobody is coordinating the plan.",
+            "A triage to find the specific blockers.",
+        )
+        for person in others[:5]
+    ]
+    triage_seed(
+        region_code=DEMO_REGION, cc_team_user=cc_team, referrals_received=for_triage, today=today
+    )
+    for_panel = [
+        refer(
+            person,
+            "Release planning is blocked: no accommodation has been found.",
+            "Help from the prison resettlement representative and psychology.",
+        )
+        for person in others[5:9]
+    ]
+    hold_for_panel(
+        referrals=for_panel,
+        cc_team_user=cc_team,
+        day=_working_day_on_or_before(received_at.date() + dt.timedelta(days=7)),
+    )
+    team_users = {
+        u.username: u for u in User.objects.filter(username__in=["demo.pm", "demo.caseadmin"])
+    }
+    panels_seed(
+        region_code=DEMO_REGION,
+        cc_team_user=cc_team,
+        chair_user=_demo_user("demo.panel", "Panel", "Member"),
+        programme_manager=team_users.get("demo.pm", cc_team),
+        case_admin=team_users.get("demo.caseadmin", cc_team),
+        awaiting_panel=[r for r in for_panel if _status(r) == S.AWAITING_PANEL],
+        today=today,
+    )
+    intake_seed(
+        region_code=DEMO_REGION,
+        cc_team_user=cc_team,
+        known_sender_user=practitioner,
+        crn_referable=open_to_the_team[0].crn if open_to_the_team else "",
+    )
+
+
+# How far back the demo's triage and panel examples start (referrals received, triages held).
+TRIAGE_HISTORY_DAYS = 110
+
+
+def _status(referral: Any) -> str:
+    from complexcases.referrals.models import Referral
+
+    return Referral.objects.values_list("status", flat=True).get(pk=referral.pk)
+
+
+def _working_day_on_or_before(day: dt.date) -> dt.date:
+    from complexcases.notifications.rules import is_working_day
+
+    while not is_working_day(day):
+        day -= dt.timedelta(days=1)
+    return day
+
+
+def _demo_user(username: str, first_name: str, last_name: str) -> Any:
+    user, _ = User.objects.get_or_create(
+        username=username,
+        defaults={
+            "first_name": first_name,
+            "last_name": last_name,
+            "email": f"{username}@justice.example",
+        },
+    )
+    return user
+
+
+# The configuration an administrator manages in the admin pages: accounts and roles, the regions'
+# Complex Cases teams and panel rosters, and panel series. No case data is registered there.
+ADMIN_MODELS = (
+    ("accounts", "user"),
+    ("accounts", "userrole"),
+    ("triage", "triageteammember"),
+    ("panels", "panelmember"),
+    ("panels", "panelseries"),
+)
+
+
+def _admin_permissions(user: Any) -> None:
+    """Give the demo administrator the admin-page permissions for the configuration models."""
+    from django.contrib.auth.models import Permission
+    from django.db.models import Q
+
+    wanted = Q()
+    for app_label, model in ADMIN_MODELS:
+        wanted |= Q(content_type__app_label=app_label, content_type__model=model)
+    user.user_permissions.add(*Permission.objects.filter(wanted))
 
 
 def _add_limited_access(out: Path, cast: dict[str, str]) -> None:
@@ -264,6 +357,7 @@ def _demo_accounts(cast: dict[str, str]) -> tuple[DemoAccount, ...]:
             actor=DEMO_ACTOR,
             request=role_request_resolve(username=username, role=role, **scope),
         )
+    _admin_permissions(User.objects.get(username=extra["admin"][0]))
     usernames = {
         **{role: cast[role] for role in ("practitioner", "spo", "head_of_service", "cc_team")}
     }
@@ -277,9 +371,15 @@ def _demo_accounts(cast: dict[str, str]) -> tuple[DemoAccount, ...]:
         "practitioner": f"your caseload: conversations, referrals; {restricted} is restricted to you",
         "spo": f"your team: cases awaiting a conversation; you are excluded from {excluded}",
         "head_of_service": "listed people in your PDU; CSV download",
-        "cc_team": "listed and referred people in the East of England; referrals at every stage",
-        "panel_member": "panels arrive later: no cases yet",
+        "cc_team": (
+            "My work, the referrals queue, an email needing attention, the triage calendar,"
+            " panels (book, papers, meetings), follow-ups; demo.pm is the Programme Manager"
+        ),
+        "panel_member": "chairs the panel: invited cases, papers (page and PDF), the chair's view",
         "analyst": "counts only, never names or CRNs",
-        "admin": "users, roles and the audit trail (/audit/, /admin/); no case data",
+        "admin": (
+            "users, roles, triage teams, panel rosters and series (/admin/); the audit trail"
+            " (/audit/); no case data"
+        ),
     }
     return tuple(DemoAccount(role, usernames[role], hints[role]) for role in hints)

@@ -150,6 +150,7 @@ def referral_create(
     route_reason: str = "",
     route_reason_other: str = "",
     request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
 ) -> Referral:
     """Refer a person to Complex Cases, filling in what the service already knows.
 
@@ -159,6 +160,7 @@ def referral_create(
     (which then needs a reason). Raises ValidationError (field messages) and OpenReferralExists
     (carrying the open referral; also when a concurrent request won the race, through the
     partial unique index). Audited ("create"), with a history row "made" (from "" to received).
+    `now` is when it was received (default: now; the embedded demo back-dates its examples).
     """
     snapshot = selectors.screening_snapshot(person)
     if route is None:
@@ -199,6 +201,7 @@ def referral_create(
                 criteria_count=snapshot.criteria_count,
                 criteria_met=snapshot.criteria_met,
                 eligible_at_referral=snapshot.eligible,
+                created_at=now or timezone.now(),
             )
             ReferralTransition.objects.create(
                 referral=referral,

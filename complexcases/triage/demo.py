@@ -174,3 +174,33 @@ def demo_seed(
 
 
 DAY = dt.time(0)
+
+
+def hold_for_panel(*, referrals: list[Any], cc_team_user: Any, day: dt.date) -> None:
+    """Hold a past triage on `day` for each received referral, with the outcome "for panel", so
+    the panel part of the demo starts from referrals that reached it through triage."""
+    plan = OUTCOMES[1]
+    for index, referral in enumerate(referrals):
+        invitees = _invitees(referral)
+        if not invitees or TriageMeeting.objects.filter(referral=referral).exists():
+            continue
+        start = rules.london(day, dt.time(9, 0)) + dt.timedelta(minutes=45 * index)
+        meeting = services.triage_book(
+            actor=cc_team_user,
+            referral=referral,
+            start=start,
+            invitees=invitees,
+            now=start - dt.timedelta(days=7),
+        )
+        services.triage_outcome_record(
+            actor=cc_team_user,
+            meeting=meeting,
+            outcome="for_panel",
+            blockers=plan["blockers"],
+            actions_agreed=[
+                services.ActionInput(plan["action"], cc_team_user, day + dt.timedelta(days=14))
+            ],
+            guidance=plan["guidance"],
+            panel_question=plan["panel_question"],
+            today=day,
+        )
