@@ -66,6 +66,11 @@ class OutboxMessage(models.Model):
     html_body = models.TextField(blank=True)
     ics = models.TextField(blank=True, help_text="iCalendar text, attached when present")
     ics_method = models.CharField(max_length=10, blank=True, choices=IcsMethod.choices)
+    # A file attached to the message: only where a setting allows it for a mail system accredited
+    # for what the file holds (e.g. panel papers, CC_PANEL_PAPERS_ATTACH). Never by default.
+    attachment_name = models.CharField(max_length=100, blank=True)
+    attachment_type = models.CharField(max_length=100, blank=True)
+    attachment = models.BinaryField(null=True, blank=True)
     message_id = models.CharField(max_length=255, unique=True, default=new_message_id)
     status = models.CharField(
         max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING

@@ -157,6 +157,7 @@ def outbox_enqueue(
     kind: str,
     ref_type: str = "",
     ref_id: str | int = "",
+    attachment: tuple[str, bytes, str] | None = None,
 ) -> OutboxMessage:
     """Queue an email, to be sent after the caller's transaction commits.
 
@@ -164,7 +165,9 @@ def outbox_enqueue(
     (`transaction.atomic()`), so the message exists if and only if the change does; raises
     RuntimeError otherwise. Raises ValueError for invalid addresses, a missing kind, an .ics without
     its method (or the reverse), or a subject, body or invitation holding a CRN-shaped token (email
-    carries no personal data).
+    carries no personal data). `attachment` (file name, bytes, MIME type) is attached as given and
+    is NOT checked: callers attach a file holding personal data only where a setting says the mail
+    system is accredited for it (panel papers: CC_PANEL_PAPERS_ATTACH, off by default).
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("outbox_enqueue must be called inside the caller's transaction.atomic()")
@@ -207,6 +210,9 @@ def outbox_enqueue(
         html_body=html or "",
         ics=ics_text,
         ics_method=method,
+        attachment_name=attachment[0] if attachment else "",
+        attachment_type=attachment[2] if attachment else "",
+        attachment=attachment[1] if attachment else None,
     )
     # robust: a broker outage must not fail the caller's request after its commit. The row is
     # already committed, and the periodic sweep will send it.
@@ -243,6 +249,7 @@ def invitation_enqueue(
     kind: str,
     ref_type: str = "",
     ref_id: str | int = "",
+    attachment: tuple[str, bytes, str] | None = None,
 ) -> OutboxMessage:
     """Queue a meeting invitation (method REQUEST) or cancellation (CANCEL) to every attendee.
 
@@ -275,6 +282,7 @@ def invitation_enqueue(
         kind=kind,
         ref_type=ref_type,
         ref_id=ref_id,
+        attachment=attachment,
     )
 
 
@@ -368,6 +376,8 @@ def build_email(message: OutboxMessage) -> EmailMultiAlternatives:
         # invitation as a file for clients that only offer attachments.
         email.attach_alternative(message.ics, "text/calendar")
         email.attach("invite.ics", message.ics.encode("utf-8"), "application/ics")
+    if message.attachment_name and message.attachment is not None:
+        email.attach(message.attachment_name, bytes(message.attachment), message.attachment_type)
     return email
 
 

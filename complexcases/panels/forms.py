@@ -35,15 +35,22 @@ class BookForm(forms.Form):
     invitees = forms.MultipleChoiceField(
         label="Who is invited", required=False, widget=forms.CheckboxSelectMultiple
     )
+    extra = forms.MultipleChoiceField(
+        label="Also invite", required=False, widget=forms.CheckboxSelectMultiple
+    )
 
     def __init__(
         self,
         *args: Any,
         meetings: list[tuple[int, str]],
         invitee_choices: list[tuple[str, str]],
+        extra_choices: list[tuple[str, str]],
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        extra = self.fields["extra"]
+        assert isinstance(extra, forms.MultipleChoiceField)
+        extra.choices = extra_choices
         meeting = self.fields["meeting"]
         assert isinstance(meeting, forms.TypedChoiceField)
         meeting.choices = meetings

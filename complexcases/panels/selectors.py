@@ -351,6 +351,7 @@ class CaseRecord:
     addenda: list[Any]
     missing: list[str]
     mappa: bool
+    papers_opened: dict[int, dt.datetime]
 
 
 def case_record(case: PanelCase) -> CaseRecord:
@@ -370,6 +371,7 @@ def case_record(case: PanelCase) -> CaseRecord:
         addenda=list(case.addenda.select_related("author")),
         missing=missing_expertise(case),
         mappa="mappa" in (case.referral.criteria_met or []),
+        papers_opened=dict(case.papers_openings.values_list("user_id", "opened_at")),
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -326,7 +327,16 @@ def _organiser() -> tuple[str, str]:
     return address, name or "Complex Cases"
 
 
-def _send_slot_invitation(case: PanelCase, *, method: str, intro: str) -> None:
+def _send_slot_invitation(
+    case: PanelCase,
+    *,
+    method: str,
+    intro: str,
+    path: str | None = None,
+    attachment: tuple[str, bytes, str] | None = None,
+) -> None:
+    """The slot's calendar invitation (REQUEST or CANCEL, the case's current SEQUENCE) to
+    everyone invited, linking to `path` (the case page by default; the papers once issued)."""
     invited = _invited(case)
     if not invited:
         return
@@ -344,13 +354,14 @@ def _send_slot_invitation(case: PanelCase, *, method: str, intro: str) -> None:
         intro=intro,
         start=case.start,
         end=case.end,
-        path=_case_path(case),
+        path=path or _case_path(case),
         organiser=_organiser(),
         attendees=_attendees(case),
         roles=roles,
         kind="panel_invitation" if method == IcsMethod.REQUEST else "panel_cancellation",
         ref_type="panel_case",
         ref_id=case.pk,
+        attachment=attachment,
     )
 
 
@@ -522,10 +533,18 @@ def panel_case_cancel(*, actor: Any, case: PanelCase, reason: str) -> PanelCase:
 def _issue_papers(case: PanelCase, *, now: dt.datetime) -> None:
     PanelCase.objects.filter(pk=case.pk).update(papers_issued_at=now, sequence=case.sequence + 1)
     case.papers_issued_at, case.sequence = now, case.sequence + 1
+    attachment = None
+    if getattr(settings, "CC_PANEL_PAPERS_ATTACH", False):
+        # Only for a mail system accredited for the papers' content (off by default).
+        from complexcases.panels.pdf import papers_pdf
+
+        attachment = (f"panel-papers-{case.pk}.pdf", papers_pdf(case), "application/pdf")
     _send_slot_invitation(
         case,
         method=IcsMethod.REQUEST,
         intro="The papers for your Complex Cases panel slot are ready. Read them in the service.",
+        path=reverse("panels:papers", args=[case.pk]),
+        attachment=attachment,
     )
     audit_record(
         actor="system",

@@ -25,7 +25,6 @@ from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
@@ -35,7 +34,7 @@ from complexcases.accounts.policy import access_policy
 from complexcases.actions import selectors as actions_selectors
 from complexcases.actions import services as actions_services
 from complexcases.core.audit import audit_record, audited_read
-from complexcases.panels import rules, selectors, services
+from complexcases.panels import pdf, rules, selectors, services
 from complexcases.panels.forms import (
     ActionForm,
     AddendumForm,
@@ -133,10 +132,17 @@ def panel_book(request: HttpRequest, referral_id: int) -> HttpResponse:
     invitee_choices = [
         (str(i.user.pk), f"{i.user.get_full_name() or i.user.username}") for i in proposed
     ]
+    # Roster members the rules did not propose: the Programme Manager may add them.
+    proposed_ids = {i.user.pk for i in proposed}
+    others = [m for m in selectors.roster(referral.pdu.region_id) if m.user_id not in proposed_ids]
+    extra_members = {str(m.user_id): m for m in others}
     form = BookForm(
         request.POST or None,
         meetings=[(m.pk, _meeting_label(m)) for m in meetings],
         invitee_choices=invitee_choices,
+        extra_choices=[
+            (key, m.user.get_full_name() or m.user.username) for key, m in extra_members.items()
+        ],
         initial={
             "meeting": meetings[0].pk if meetings else None,
             "question": selectors.panel_question(referral),
@@ -162,7 +168,15 @@ def panel_book(request: HttpRequest, referral_id: int) -> HttpResponse:
                     question=form.cleaned_data["question"],
                     meeting=meeting,
                     slot_index=int(slot_text) if slot_text.isdigit() else None,
-                    invitees=[i for i in proposed if str(i.user.pk) in chosen],
+                    invitees=[i for i in proposed if str(i.user.pk) in chosen]
+                    + [
+                        services.Invitee(
+                            user=extra_members[key].user,
+                            panel_role=extra_members[key].role,
+                            reason="Added by the Complex Cases team",
+                        )
+                        for key in form.cleaned_data["extra"]
+                    ],
                 )
             except services.SlotTaken as taken:
                 form.add_error("meeting", str(taken))
@@ -202,6 +216,15 @@ def panel_book(request: HttpRequest, referral_id: int) -> HttpResponse:
                     ),
                 )
                 for m in meetings
+            ],
+            "extra_rows": [
+                {
+                    "pk": key,
+                    "name": m.user.get_full_name() or m.user.username,
+                    "role": m.get_role_display() + (" (deputy)" if m.is_deputy else ""),
+                    "checked": key in request.POST.getlist("extra"),
+                }
+                for key, m in extra_members.items()
             ],
             "invitee_rows": [
                 {
@@ -275,17 +298,12 @@ def meeting_minutes_pdf(request: HttpRequest, meeting_id: int) -> HttpResponse:
         request=request,
         details={"cases": [case.pk for case in cases]},
     )
-    html = render_to_string(
-        "panels/minutes_pdf.html",
-        {"meeting": meeting, "cases": [selectors.case_record(case) for case in cases]},
-    )
-    return _pdf_response(html, f"panel-minutes-{meeting.date:%Y-%m-%d}.pdf")
+    body = pdf.minutes_pdf(meeting, [selectors.case_record(case) for case in cases])
+    return _pdf_response(body, f"panel-minutes-{meeting.date:%Y-%m-%d}.pdf")
 
 
-def _pdf_response(html: str, filename: str) -> HttpResponse:
-    from weasyprint import HTML  # imported here: WeasyPrint loads Pango, which pages don't need
-
-    response = HttpResponse(HTML(string=html).write_pdf(), content_type="application/pdf")
+def _pdf_response(body: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(body, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -421,6 +439,10 @@ def _case_post(
     return redirect("panels:case", case_id=case.pk)
 
 
+# The action the chair is offered for a MAPPA-managed person instead of reviewing MAPPA levels.
+MAPPA_ACTION = "Take the case to the MAPPA meeting (the panel does not review MAPPA levels)"
+
+
 def _int(value: str) -> int:
     return int(value) if str(value).isdigit() else 0
 
@@ -472,6 +494,14 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
                 "forms": forms,
                 "errors": errors,
                 "papers_late": selectors.papers_late(case),
+                "rows": [
+                    {
+                        "invitation": i,
+                        "opened": record.papers_opened.get(i.delegate_id or i.user_id),
+                    }
+                    for i in record.invitations
+                ],
+                "mappa_action": MAPPA_ACTION,
             },
             status=status,
         )
@@ -498,10 +528,7 @@ def case_papers_pdf(request: HttpRequest, case_id: int) -> HttpResponse:
     user = request.user
     case = selectors.panel_case_get_for(user, case_id, request=request)
     services.papers_open(case=case, user=user, request=request)
-    html = render_to_string(
-        "panels/papers_pdf.html", {"case": case, "papers": selectors.papers(case)}
-    )
-    return _pdf_response(html, f"panel-papers-{case.pk}.pdf")
+    return _pdf_response(pdf.papers_pdf(case), f"panel-papers-{case.pk}.pdf")
 
 
 # --- follow-up ---------------------------------------------------------------------------------

@@ -329,6 +329,10 @@ CC_IMAP_FOLDER = env_str("CC_IMAP_FOLDER", "INBOX")
 # The region whose Complex Cases team owns the mailbox (its needs-attention queue).
 CC_IMAP_REGION = env_str("CC_IMAP_REGION", "EOE")
 
+# Panel papers as a PDF attached to the papers' invitation: only for a mail system accredited for
+# their content. Off by default: the invitation links to the papers in the service instead.
+CC_PANEL_PAPERS_ATTACH = env_bool("CC_PANEL_PAPERS_ATTACH", False)
+
 # Actions: reminder and escalation windows, in working days (England and Wales).
 CC_ACTION_REMINDER_WORKING_DAYS = env_int("CC_ACTION_REMINDER_WORKING_DAYS", 2)
 CC_ACTION_ESCALATION_WORKING_DAYS = env_int("CC_ACTION_ESCALATION_WORKING_DAYS", 5)

@@ -14,6 +14,7 @@ import complexcases.actions.tasks  # noqa: F401 - registers the task with the wo
 from complexcases.actions.models import ActionReminder
 from complexcases.actions.tasks import send_reminders
 from complexcases.actions.tests.world import build_actions_world, make_action
+from complexcases.notifications.tests.fixtures import read_retrying
 
 
 @pytest.mark.django_db(transaction=True)
@@ -38,7 +39,7 @@ def test_a_real_worker_sends_the_due_soon_reminder(celery_worker: Any, smtp_serv
     body = received.message.get_body(preferencelist=("plain",)).get_content()
     assert f"https://complexcases.example.invalid/actions/{action.pk}/" in body
     assert world.person.crn not in body and world.person.surname not in body
-    assert ActionReminder.objects.get(action=action).kind == "due_soon"
+    assert read_retrying(lambda: ActionReminder.objects.get(action=action).kind) == "due_soon"
     # The reminder task and the email task both went through the broker to the worker.
     names = {(r["name"], r["eager"]) for r in ran}
     assert ("actions.send_reminders", False) in names

@@ -161,3 +161,21 @@ def celery_worker() -> Iterator[Any]:
         previous.set_default()
         with app.connection() as connection:
             connection.default_channel.queue_delete(queue)
+
+
+def read_retrying(read: Any, *, attempts: int = 50) -> Any:
+    """Run a read from the test's thread while a worker thread writes. On the in-memory SQLite
+    test database both threads share one cache, whose table locks make a read that meets the
+    worker's write fail at once with "database table is locked" (SQLITE_LOCKED; the busy timeout
+    does not apply). That is a property of the test database, not of the service: retry briefly.
+    Any other error, and the same error after `attempts` tries, is raised."""
+    from django.db import OperationalError
+
+    for attempt in range(attempts):
+        try:
+            return read()
+        except OperationalError as error:
+            if "locked" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+    raise AssertionError("unreachable")

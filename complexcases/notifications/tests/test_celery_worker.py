@@ -11,12 +11,13 @@ from django.db import transaction
 
 from complexcases.notifications import services
 from complexcases.notifications.models import OutboxMessage, OutboxStatus
+from complexcases.notifications.tests.fixtures import read_retrying
 
 
 def _wait_for_status(message_id: int, status: str, timeout: float = 20.0) -> OutboxMessage:
     deadline = time.monotonic() + timeout
     while True:
-        row = OutboxMessage.objects.get(pk=message_id)
+        row = read_retrying(lambda: OutboxMessage.objects.get(pk=message_id))
         if row.status == status or time.monotonic() > deadline:
             return row
         time.sleep(0.1)
@@ -71,7 +72,10 @@ def test_a_real_worker_retries_after_the_mail_server_returns(
         )
     deadline = time.monotonic() + 20
     # attempts counts from the claim, last_error is written once the attempt has failed
-    while not OutboxMessage.objects.get(pk=row.pk).last_error and time.monotonic() < deadline:
+    while (
+        not read_retrying(lambda: OutboxMessage.objects.get(pk=row.pk).last_error)
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.05)
     assert OutboxMessage.objects.get(pk=row.pk).last_error == "ConnectionRefusedError"
     smtp_server.start()

@@ -13,6 +13,7 @@ import time_machine
 
 from complexcases.notifications import services as notifications
 from complexcases.notifications.models import OutboxMessage
+from complexcases.notifications.tests.fixtures import read_retrying
 from complexcases.panels import services, tasks
 from complexcases.panels.models import FollowUp, PanelCase, PanelMeeting
 from complexcases.panels.rules import PanelRole
@@ -102,7 +103,7 @@ def test_a_real_worker_runs_the_daily_task_and_the_papers_email_arrives(
     OutboxMessage.objects.all().delete()
     tasks.panels_daily.delay()  # through the Redis broker, run by the worker thread
     deadline = time.monotonic() + 20
-    while not PanelCase.objects.filter(papers_issued_at__isnull=False).exists():
+    while not read_retrying(PanelCase.objects.filter(papers_issued_at__isnull=False).exists):
         assert time.monotonic() < deadline, "the worker did not issue the papers"
         time.sleep(0.1)
     # The papers' invitation was queued by the task; send what is due.
@@ -111,3 +112,33 @@ def test_a_real_worker_runs_the_daily_task_and_the_papers_email_arrives(
     assert any("Complex Cases panel" in str(r.message["Subject"]) for r in received)
     for item in received:
         assert world.person.crn not in item.message.as_string()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("attach", [False, True])
+def test_papers_attached_only_when_the_setting_allows(
+    settings: Any, smtp_server: Any, attach: bool
+) -> None:
+    settings.CC_PANEL_PAPERS_ATTACH = attach
+    world = build_panel_world()
+    case = book(world)
+    services.papers_issue_due(now=dt.datetime(2027, 1, 25, 8, 0, tzinfo=dt.UTC))
+    papers = OutboxMessage.objects.filter(kind="panel_invitation", ref_id=str(case.pk)).order_by(
+        "-id"
+    )[0]
+    assert f"/panels/cases/{case.pk}/papers/" in papers.body
+    notifications.outbox_send_due()
+    received = [
+        r
+        for r in smtp_server.wait_for(2)
+        if "papers for your" in r.message.get_body(preferencelist=("plain",)).get_content()
+    ]
+    assert len(received) == 1
+    pdfs = [
+        part
+        for part in received[0].message.iter_attachments()
+        if part.get_content_type() == "application/pdf"
+    ]
+    assert len(pdfs) == (1 if attach else 0)
+    if attach:
+        assert pdfs[0].get_content()[:4] == b"%PDF"

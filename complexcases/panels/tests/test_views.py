@@ -349,3 +349,24 @@ def test_closing_the_referral_by_hand_cancels_the_scheduled_follow_up(world: Any
     follow_up.refresh_from_db()
     assert follow_up.status == "cancelled"
     assert Referral.objects.get(pk=world.referral.pk).status == "closed"
+
+
+@time_machine.travel(BOOKED_AT, tick=False)
+def test_the_booker_can_add_a_roster_member_the_rules_did_not_propose(world: Any) -> None:
+    client = client_for(world.users["cc_eoe"])
+    page = client.get(f"/panels/book/{world.referral.pk}/")
+    deputy = world.roster["deputy_chair"]
+    assert f'name="extra" type="checkbox" value="{deputy.pk}"' in page.content.decode()
+    response = client.post(
+        f"/panels/book/{world.referral.pk}/",
+        {
+            "meeting": page.context["meetings"][0].pk,
+            "question": "Q",
+            "invitees": [str(world.roster[PanelRole.CHAIR].pk)],
+            "extra": [str(deputy.pk)],
+        },
+    )
+    assert response.status_code == 302
+    case = PanelCase.objects.get(referral=world.referral)
+    added = case.invitations.get(user=deputy)
+    assert (added.panel_role, added.reason) == ("chair", "Added by the Complex Cases team")
