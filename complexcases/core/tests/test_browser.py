@@ -76,6 +76,13 @@ def page(live_server) -> Iterator:
         try:
             yield page
         finally:
+            # While Playwright's sync API is open its event loop counts as running in this
+            # thread, so Django keeps this thread's connections in a context variable that
+            # pytest-django does not close: close them here, or PostgreSQL cannot drop the test
+            # database at the end of the run ("being accessed by other users").
+            from django.db import connections
+
+            connections.close_all()
             context.close()
             browser.close()
 
