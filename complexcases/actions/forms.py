@@ -25,7 +25,7 @@ class ActionUpdateForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
     )
     cancellation_reason = forms.CharField(
-        label="Why is the action cancelled?", required=False, max_length=1000
+        label="If cancelled: why?", required=False, max_length=1000
     )
 
     def __init__(self, *args: Any, current: str, moves: list[tuple[str, str]], **kwargs: Any):

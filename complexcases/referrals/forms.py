@@ -21,7 +21,7 @@ class ConversationForm(forms.Form):
         error_messages={"required": "Select the outcome of the conversation"},
     )
     supported_elsewhere = forms.CharField(
-        label="Where is the person already supported?",
+        label="If already supported elsewhere: where?",
         help_text="For example, MAPPA or a mental health service.",
         max_length=200,
         required=False,
@@ -77,7 +77,7 @@ class ReferralForm(forms.Form):
         required=False,
     )
     route_reason_other = forms.CharField(
-        label="Describe the reason", max_length=200, required=False
+        label="If other: describe the reason", max_length=200, required=False
     )
 
 
@@ -100,7 +100,7 @@ class ReferralCloseForm(forms.Form):
         },
     )
     closure_destination = forms.CharField(
-        label="Where was the case signposted to?", max_length=200, required=False
+        label="If signposted: where to?", max_length=200, required=False
     )
     reason = forms.CharField(
         label="Note (optional)",

@@ -84,13 +84,13 @@ class RecordForm(forms.Form):
     # problem at once (an unknown choice would stop the form before the rules run).
     outcome = forms.CharField(label="What was the outcome of the triage?", required=False)
     panel_question = forms.CharField(
-        label="What is the question for the panel?",
+        label="If for panel: what is the question for the panel?",
         max_length=1000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     signpost_destination = forms.CharField(
-        label="Where is the case signposted to?", max_length=1000, required=False
+        label="If signposted: where to?", max_length=1000, required=False
     )
     guidance = forms.CharField(
         label="Guidance given",
