@@ -141,14 +141,29 @@ def meeting_slots_view(meeting: PanelMeeting, user: Any) -> list[SlotView]:
     return result
 
 
+def case_facts(referral: Any) -> rules.CaseFacts:
+    """What the recommendation rules look at: the criteria met at referral, the blockers found at
+    triage, custody and gender identity. One query (the blockers)."""
+    from complexcases.triage.selectors import blocker_themes_for_referral
+
+    person = referral.person
+    return rules.CaseFacts(
+        criteria_met=frozenset(referral.criteria_met or []),
+        blocker_themes=blocker_themes_for_referral(referral),
+        in_custody=bool(person.in_custody),
+        gender_identity=bool(person.gender_identity_differs)
+        or referral.route_reason == "gender_identity",
+    )
+
+
 def missing_expertise(case: PanelCase) -> list[str]:
-    """Labels of the panel roles invited to the case that nobody will attend (apologies without a
-    delegate, or invited but recorded absent)."""
-    invitations = list(case.invitations.all())
-    recommended = [i.panel_role for i in invitations if i.panel_role]
+    """Labels of the panel roles the case needs (the rule table's recommendation, core roles
+    included) that nobody will attend: not invited (no one on the roster, or taken off at booking),
+    apologies without a delegate, or recorded absent."""
+    recommended = [r.role for r in rules.recommended_roles(case_facts(case.referral))]
     attending = [
         i.panel_role
-        for i in invitations
+        for i in case.invitations.all()
         if i.panel_role
         and i.status in (InvitationStatus.INVITED, InvitationStatus.DELEGATED)
         and i.attendance not in ("apologies", "absent")

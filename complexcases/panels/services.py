@@ -25,7 +25,7 @@ from complexcases.core.audit import audit_record
 from complexcases.notifications import services as notifications
 from complexcases.notifications.models import IcsMethod
 from complexcases.notifications.rules import add_working_days, notification_body
-from complexcases.panels import rules
+from complexcases.panels import rules, selectors
 from complexcases.panels.models import (
     Addendum,
     AgendaNote,
@@ -52,7 +52,6 @@ from complexcases.panels.states import (
 from complexcases.referrals import services as referrals
 from complexcases.referrals.models import Referral
 from complexcases.referrals.states import ClosureReason, ReferralStatus
-from complexcases.triage.selectors import blocker_themes_for_referral
 
 PANEL_TITLE = "Complex Cases panel"
 FOLLOW_UP_WORKING_DAYS = 20
@@ -233,23 +232,12 @@ def _head_of_pdu(referral: Referral) -> Any | None:
     return head or _named_member(referral.pdu.region_id, rules.PanelRole.HEAD_OF_PDU)
 
 
-def case_facts(referral: Referral, blocker_themes: frozenset[str] = frozenset()) -> rules.CaseFacts:
-    person = referral.person
-    return rules.CaseFacts(
-        criteria_met=frozenset(referral.criteria_met or []),
-        blocker_themes=blocker_themes,
-        in_custody=bool(person.in_custody),
-        gender_identity=bool(person.gender_identity_differs)
-        or referral.route_reason == "gender_identity",
-    )
-
-
 def invitees_proposed(referral: Referral) -> list[Invitee]:
     """Who the rules recommend for this case's slot: core roles, roles the case needs (each with
     its reason) and the case's parties (practitioner, SPO and, in custody, the POM). A role with
     nobody on the roster is left out (the meeting page warns about missing expertise)."""
     region_id = referral.pdu.region_id
-    facts = case_facts(referral, blocker_themes_for_referral(referral))
+    facts = selectors.case_facts(referral)
     result: list[Invitee] = []
     seen: set[int] = set()
 

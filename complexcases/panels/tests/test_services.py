@@ -338,3 +338,10 @@ def test_cancelling_a_slot_sends_cancel_with_a_higher_sequence_and_frees_it(worl
     assert Referral.objects.get(pk=world.referral.pk).status == ReferralStatus.AWAITING_PANEL
     again = book(world)
     assert (again.meeting_id, again.slot_index) == (case.meeting_id, 0)
+
+
+def test_a_needed_role_with_nobody_on_the_roster_shows_as_missing_expertise() -> None:
+    world = build_panel_world(mental_health_lead=False)
+    case = book(world)
+    assert not case.invitations.filter(panel_role=PanelRole.MENTAL_HEALTH_LEAD).exists()
+    assert selectors.missing_expertise(case) == ["Mental health lead"]
