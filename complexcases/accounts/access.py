@@ -10,7 +10,7 @@ Every page, download, export and API endpoint asks here, so the rules live in on
 | spo             | team             | people managed in their team(s)                                  |
 | head_of_service | PDU              | listed (eligible or near miss in the latest run) or referred people in their PDU |
 | cc_team         | region           | listed or referred people in their region                        |
-| panel_member    | region           | cases on panels they are invited to (hook: none until the panel work) |
+| panel_member    | region           | no people: panel cases they are invited to, case by case (panel_case_q, get_panel_case_for) |
 | analyst         | region / none    | nobody: aggregates only, never identifiers                       |
 | admin           | none             | nobody by virtue of the role                                     |
 
@@ -192,24 +192,20 @@ def referrals_made_q(user: Any) -> Q | None:
     return Q(pk__in=Referral.objects.filter(referred_by_id=user.pk).values("person_id"))
 
 
-def panel_cases_q(user: Any) -> Q | None:
-    """Hook for the panel work: people whose cases are on panels the user is invited to (or
-    delegated to), from the papers' issue until the follow-up ends (the referral closes). One
-    subquery. Only consulted for holders of the panel_member role."""
-    from complexcases.panels.models import PanelCase  # panels depends on accounts
-
+def panel_case_q(user: Any) -> Q | None:
+    """On PanelCase: the cases a panel member may see, case by case (DESIGN.md section 2): those
+    they are invited (or delegated) to, from the papers' issue until the follow-up ends (the case
+    booked, or concluded with a follow-up still scheduled). Not a scope on people: it opens that
+    case's papers and record, never the person's other pages or other cases."""
     if user is None or getattr(user, "pk", None) is None:
         return None
-    invited = (
-        PanelCase.objects.filter(papers_issued_at__isnull=False)
-        .exclude(status="cancelled")
-        .exclude(referral__status="closed")
-        .filter(
-            Q(invitations__user_id=user.pk, invitations__status__in=["invited", "apologies"])
-            | Q(invitations__delegate_id=user.pk, invitations__status="delegated")
-        )
+    if not grants_for(user).panel_region_ids:
+        return None
+    invited = Q(invitations__user_id=user.pk, invitations__status__in=["invited", "apologies"]) | Q(
+        invitations__delegate_id=user.pk, invitations__status="delegated"
     )
-    return Q(pk__in=invited.values("referral__person_id"))
+    running = Q(status="booked") | Q(status="concluded", follow_ups__status="scheduled")
+    return invited & running & Q(papers_issued_at__isnull=False)
 
 
 def _any(parts: Iterable[Q]) -> Q | None:
@@ -245,8 +241,6 @@ def person_scope_q(user: Any) -> Q | None:
         )
         assert listed_or_referred is not None
         parts.append(scope & listed_or_referred)
-    if grants.panel_region_ids and (panel := panel_cases_q(user)) is not None:
-        parts.append(panel)
     return _any(parts)
 
 
@@ -450,6 +444,33 @@ def can_view_person(user: Any, person: Person, today: dt.date | None = None) -> 
 
 
 # --- lists, aggregates and exports -------------------------------------------------------------
+
+
+def panel_case_visible(user: Any, case: Any) -> bool:
+    """May the user see this panel case (papers, record, minutes)? Through their own scope on the
+    person, or as a panel member invited to it (panel_case_q). Limited access is NOT applied here:
+    get_panel_case_for applies it. One or two queries."""
+    from complexcases.panels.models import PanelCase  # panels depends on accounts
+
+    scope = person_scope_q(user)
+    if scope is not None and Person.objects.filter(scope, pk=case.referral.person_id).exists():
+        return True
+    panel = panel_case_q(user)
+    return panel is not None and PanelCase.objects.filter(panel, pk=case.pk).exists()
+
+
+def get_panel_case_for(user: Any, case: Any, *, request: HttpRequest | None = None) -> Any:
+    """The panel case if the user may see it (panel_case_visible) and limited access does not
+    refuse them; NotFound / LimitedAccessDenied otherwise, each refusal audited."""
+    person = case.referral.person
+    if not panel_case_visible(user, case):
+        _record_refusal(user, person.crn, "panel case not found or not in scope", request)
+        raise NotFound()
+    decision = limited_access_decision(user, person)
+    if decision is not None:
+        _record_refusal(user, person.crn, f"limited access: {decision}", request)
+        raise LimitedAccessDenied(person.crn)
+    return case
 
 
 def has_role(user: Any, role: str) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from complexcases.accounts import access
@@ -20,6 +20,7 @@ from complexcases.accounts.roles import Role
 from complexcases.core.audit import audit_record
 from complexcases.intake.models import InboundEmail, InboundEmailTransition
 from complexcases.intake.states import InboundStatus
+from complexcases.people.models import Person
 from complexcases.referrals.models import Referral
 
 _CACHE_ATTR = "_cc_intake_queue_regions"
@@ -96,7 +97,52 @@ def inbound_email_get_for(
         )
     if email is None:
         raise refuse(user, inbound_email_id, request)
+    refused = limited_access_refused(user, [email])
+    if email.pk in refused:
+        crn = refused[email.pk]
+        audit_record(
+            actor=user,
+            action="refused",
+            object_type="inbound_email",
+            object_id=str(email.pk),
+            person_crn=crn,
+            outcome="refused",
+            reason="limited access",
+            request=request,
+        )
+        raise access.LimitedAccessDenied(crn)
     return email
+
+
+def limited_access_refused(user: Any, emails: list[InboundEmail]) -> dict[int, str]:
+    """Emails about a person whose limited access refuses the user (the referral's person, or any
+    CRN the email names), each with that person's CRN: the team member sees the row without its
+    subject and cannot open the email. Two queries at most, whatever the number of emails."""
+    crns = {crn for email in emails for crn in (email.crns_named or [])}
+    referral_ids = [email.referral_id for email in emails if email.referral_id]
+    if not crns and not referral_ids:
+        return {}
+    people = dict(
+        Person.objects.filter(Q(crn__in=sorted(crns)) | Q(referrals__pk__in=referral_ids))
+        .values_list("crn", "pk")
+        .distinct()
+    )
+    by_referral = (
+        dict(Referral.objects.filter(pk__in=referral_ids).values_list("pk", "person__crn"))
+        if referral_ids
+        else {}
+    )
+    refusals = access.limited_access_refusals(user, people.values())
+    refused_crns = {crn for crn, pk in people.items() if pk in refusals}
+    result: dict[int, str] = {}
+    for email in emails:
+        named = set(email.crns_named or [])
+        if email.referral_id:
+            named.add(by_referral.get(email.referral_id, ""))
+        hit = sorted(named & refused_crns)
+        if hit:
+            result[email.pk] = hit[0]
+    return result
 
 
 def email_for_referral(referral: Referral) -> InboundEmail | None:

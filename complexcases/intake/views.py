@@ -57,6 +57,10 @@ def queue(request: HttpRequest) -> HttpResponse:
         raise selectors.refuse(user, "needs_attention_queue", request)
     paginator = Paginator(selectors.needs_attention_for(user), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
+    emails = list(page.object_list)
+    refused = selectors.limited_access_refused(user, emails)
+    for email in emails:
+        email.limited_access = email.pk in refused  # type: ignore[attr-defined]
     with audited_read(
         actor=user,
         action="list",
@@ -71,7 +75,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             {
                 "nav": "needs_attention",
                 "page": page,
-                "emails": list(page.object_list),
+                "emails": emails,
             },
         )
 

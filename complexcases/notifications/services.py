@@ -397,8 +397,9 @@ def _smtp_code(exc: BaseException) -> int | None:
 
 
 def _mark_sent(message_id: int, now: dt.datetime) -> None:
+    # An attachment (panel papers, where allowed) is not kept once sent.
     OutboxMessage.objects.filter(pk=message_id).exclude(status=OutboxStatus.SENT).update(
-        status=OutboxStatus.SENT, sent_at=now, last_error=""
+        status=OutboxStatus.SENT, sent_at=now, last_error="", attachment=None
     )
 
 

@@ -169,10 +169,15 @@ def papers_issue_date(meeting: dt.date, working_days: int) -> dt.date:
     return subtract_working_days(meeting, working_days)
 
 
-def papers_late(issued_at: dt.date | None, meeting: dt.date, working_days: int) -> bool:
-    """Papers are late when issued after their due date, or not yet issued by then."""
+def papers_late(
+    issued_at: dt.date | None, meeting: dt.date, working_days: int, today: dt.date
+) -> bool:
+    """Papers are late when issued after their due date, or not issued and the date has passed.
+    Papers not yet due are not late."""
     due = papers_issue_date(meeting, working_days)
-    return issued_at is None or issued_at > due
+    if issued_at is None:
+        return today > due
+    return issued_at > due
 
 
 # --- who attends a case ------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from complexcases.accounts import access
 from complexcases.panels import rules
@@ -40,7 +41,9 @@ def cc_team_region_ids(user: Any) -> frozenset[int]:
 
 
 def panel_case_get_for(user: Any, case_id: int, request: Any = None) -> PanelCase:
-    """The panel case if the user may see its person; NotFound / LimitedAccessDenied otherwise."""
+    """The panel case if the user may see it: through their own scope on the person, or as a
+    panel member invited to this case from papers issue until its follow-up ends. Limited access
+    refuses with 403. NotFound otherwise (audited in accounts.access)."""
     case = (
         PanelCase.objects.select_related(
             "meeting__series__region", "referral__person", "referral__pdu", "referral__manager"
@@ -50,8 +53,37 @@ def panel_case_get_for(user: Any, case_id: int, request: Any = None) -> PanelCas
     )
     if case is None:
         raise access.NotFound()
-    access.get_person_for(user, case.referral.person.crn, request=request)
-    return case
+    return access.get_panel_case_for(user, case, request=request)
+
+
+def visible_case_ids(user: Any, cases: list[PanelCase]) -> set[int]:
+    """Of these cases, those the user may see in detail (scope or invitation, and not refused by
+    limited access). Three queries at most, whatever the number of cases."""
+    if not cases:
+        return set()
+    person_ids = {case.referral.person_id for case in cases}
+    own = set(
+        access.people_visible_to(user)
+        .filter(pk__in=sorted(person_ids))
+        .values_list("pk", flat=True)
+    )
+    panel = access.panel_case_q(user)
+    invited = (
+        set(
+            PanelCase.objects.filter(panel, pk__in=[c.pk for c in cases]).values_list(
+                "pk", flat=True
+            )
+        )
+        if panel is not None
+        else set()
+    )
+    refused = access.limited_access_refusals(user, person_ids)
+    return {
+        case.pk
+        for case in cases
+        if (case.referral.person_id in own or case.pk in invited)
+        and case.referral.person_id not in refused
+    }
 
 
 def may_run(user: Any, case: PanelCase) -> bool:
@@ -89,17 +121,15 @@ def meetings_for(user: Any, *, today: dt.date, past: bool = False) -> QuerySet[P
 
 
 def meeting_get_for(user: Any, meeting_id: int) -> PanelMeeting:
-    """A meeting of a region where the user is on the Complex Cases team, or one where they are
-    invited to a case; NotFound otherwise."""
+    """A meeting of a region where the user is on the Complex Cases team, or one holding a case
+    the user is invited to (panel_case_q); NotFound otherwise."""
     meeting = PanelMeeting.objects.select_related("series__region").filter(pk=meeting_id).first()
     if meeting is None:
         raise access.NotFound()
     if meeting.series.region_id in cc_team_region_ids(user):
         return meeting
-    invited = PanelInvitation.objects.filter(
-        Q(user=user) | Q(delegate=user), case__meeting=meeting, case__papers_issued_at__isnull=False
-    ).exists()
-    if not invited:
+    panel = access.panel_case_q(user)
+    if panel is None or not PanelCase.objects.filter(panel, meeting=meeting).exists():
         raise access.NotFound()
     return meeting
 
@@ -123,11 +153,7 @@ def meeting_slots_view(meeting: PanelMeeting, user: Any) -> list[SlotView]:
         .select_related("referral__person")
         .prefetch_related("invitations")
     }
-    visible = set(
-        access.people_visible_to(user)
-        .filter(pk__in=[case.referral.person_id for case in cases.values()])
-        .values_list("pk", flat=True)
-    )
+    visible = visible_case_ids(user, list(cases.values()))
     result = []
     for slot in meeting_slots(meeting):
         case = cases.get(slot.index)
@@ -135,7 +161,7 @@ def meeting_slots_view(meeting: PanelMeeting, user: Any) -> list[SlotView]:
         booked = case is not None
         if case is not None:
             missing = missing_expertise(case)
-            if case.referral.person_id not in visible:
+            if case.pk not in visible:
                 case = None
         result.append(SlotView(slot, case, missing, booked))
     return result
@@ -177,13 +203,16 @@ def missing_expertise(case: PanelCase) -> list[str]:
 def papers_late(case: PanelCase) -> bool:
     issued = case.papers_issued_at
     issued_date = issued.astimezone(rules.LONDON).date() if issued else None
+    today = timezone.now().astimezone(rules.LONDON).date()
     return rules.papers_late(
-        issued_date, case.meeting.date, case.meeting.series.papers_working_days
+        issued_date, case.meeting.date, case.meeting.series.papers_working_days, today
     )
 
 
 def roster(region_id: int) -> QuerySet[PanelMember]:
-    return PanelMember.objects.filter(region_id=region_id, active=True).select_related("user")
+    return PanelMember.objects.filter(
+        region_id=region_id, active=True, user__is_active=True
+    ).select_related("user")
 
 
 def series_for_region(region_id: int) -> QuerySet[PanelSeries]:
@@ -191,14 +220,17 @@ def series_for_region(region_id: int) -> QuerySet[PanelSeries]:
 
 
 def follow_ups_due_for(user: Any) -> QuerySet[FollowUp]:
-    """Scheduled follow-ups the user is the QDO for, or in their Complex Cases team regions."""
+    """Scheduled follow-ups the user is the QDO for, or in their Complex Cases team regions, of
+    people in the user's scope; each row annotated with `limited_access_refusal`."""
     regions = cc_team_region_ids(user)
-    return (
+    follow_ups = (
         FollowUp.objects.filter(status=FollowUpStatus.SCHEDULED)
         .filter(Q(qdo=user) | Q(referral__pdu__region_id__in=sorted(regions)))
+        .filter(referral__person__in=access.people_visible_to(user))
         .select_related("referral__person", "case")
         .order_by("due", "id")
     )
+    return access.annotate_limited_access(follow_ups, user, person_ref="referral__person_id")
 
 
 def panel_for_referral(referral: Any, *, user: Any = None) -> dict[str, Any]:
@@ -243,29 +275,18 @@ def panel_question(referral: Any) -> str:
 
 
 def invited_cases_for(user: Any) -> list[PanelCase]:
-    """Open cases the user is invited (or delegated) to whose papers are out, soonest first,
-    limited to people the user may see (limited access drops the row). Two queries."""
-    if user is None or not getattr(user, "is_authenticated", False):
+    """The cases a panel member may see now (access.panel_case_q), soonest first, each annotated
+    with `limited_access_refusal` (a refused row shows the CRN only). One query."""
+    panel = access.panel_case_q(user)
+    if panel is None:
         return []
-    cases = list(
-        PanelCase.objects.filter(
-            Q(invitations__user=user) | Q(invitations__delegate=user),
-            papers_issued_at__isnull=False,
-        )
-        .exclude(status=CaseStatus.CANCELLED)
-        .exclude(referral__status="closed")
+    cases = (
+        PanelCase.objects.filter(panel)
         .select_related("meeting", "referral__person")
         .distinct()
-        .order_by("start")[:50]
+        .order_by("start")
     )
-    if not cases:
-        return []
-    visible = set(
-        access.people_visible_to(user)
-        .filter(pk__in=[c.referral.person_id for c in cases])
-        .values_list("pk", flat=True)
-    )
-    return [c for c in cases if c.referral.person_id in visible]
+    return list(access.annotate_limited_access(cases, user, person_ref="referral__person_id")[:50])
 
 
 def awaiting_panel_for(user: Any) -> QuerySet[Any]:
@@ -273,11 +294,12 @@ def awaiting_panel_for(user: Any) -> QuerySet[Any]:
     from complexcases.referrals.models import Referral
 
     regions = cc_team_region_ids(user)
-    return (
+    referrals = (
         Referral.objects.filter(status="awaiting_panel", pdu__region_id__in=sorted(regions))
         .select_related("person", "pdu")
-        .order_by("created_at", "id")[:100]
+        .order_by("created_at", "id")
     )
+    return access.annotate_limited_access(referrals, user, person_ref="person_id")[:100]
 
 
 def series_in(regions: frozenset[int]) -> list[PanelSeries]:
@@ -286,9 +308,9 @@ def series_in(regions: frozenset[int]) -> list[PanelSeries]:
 
 def roster_in(regions: frozenset[int]) -> list[PanelMember]:
     return list(
-        PanelMember.objects.filter(region_id__in=sorted(regions), active=True).select_related(
-            "user"
-        )
+        PanelMember.objects.filter(
+            region_id__in=sorted(regions), active=True, user__is_active=True
+        ).select_related("user")
     )
 
 
@@ -343,18 +365,15 @@ def reflection_of(user: Any, meeting: PanelMeeting) -> Reflection | None:
 
 
 def minutes_cases(meeting: PanelMeeting, user: Any) -> list[PanelCase]:
-    """The meeting's cases (not cancelled) whose person the reader may see, limited access
-    applied: the minutes never hold a case the reader is not entitled to."""
+    """The meeting's cases (not cancelled) the reader may see in detail (visible_case_ids): the
+    minutes never hold a case the reader is not entitled to, limited access included."""
     cases = list(
         meeting.cases.exclude(status=CaseStatus.CANCELLED)
         .select_related("referral__person", "meeting")
         .order_by("slot_index")
     )
-    allowed = []
-    for case in cases:
-        if access.can_view_person(user, case.referral.person):
-            allowed.append(case)
-    return allowed
+    visible = visible_case_ids(user, cases)
+    return [case for case in cases if case.pk in visible]
 
 
 @dataclass(frozen=True)
@@ -400,6 +419,7 @@ def deputies_for(invitation: PanelInvitation | None) -> list[Any]:
             region_id=invitation.case.referral.pdu.region_id,
             role=invitation.panel_role,
             active=True,
+            user__is_active=True,
         )
         .exclude(user=invitation.user)
         .select_related("user")

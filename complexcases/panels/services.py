@@ -16,9 +16,11 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from complexcases.accounts import access
 from complexcases.accounts.models import Region, User
 from complexcases.core import transitions
 from complexcases.core.audit import audit_record
@@ -353,6 +355,28 @@ def _send_slot_invitation(
     )
 
 
+def _locked(case: PanelCase, *, open_only: bool = True) -> PanelCase:
+    """The case re-read under a row lock (call inside a transaction), so a write checks the status
+    the case has now and a concurrent conclude, cancel or reply waits its turn. Raises
+    ValidationError when `open_only` and the case is no longer booked."""
+    fresh = (
+        PanelCase.objects.select_for_update(of=("self",))
+        .select_related("referral__person", "referral__pdu", "meeting")
+        .get(pk=case.pk)
+    )
+    if open_only and fresh.status != CaseStatus.BOOKED:
+        raise ValidationError({"status": "The case is concluded or cancelled: add an addendum"})
+    return fresh
+
+
+def _next_sequence(case: PanelCase) -> int:
+    """Bump the slot invitation's SEQUENCE in the database (under the caller's lock) and return
+    it, so every update or cancellation carries a higher number than any sent before."""
+    PanelCase.objects.filter(pk=case.pk).update(sequence=F("sequence") + 1)
+    case.sequence = PanelCase.objects.values_list("sequence", flat=True).get(pk=case.pk)
+    return case.sequence
+
+
 def _transition(case: PanelCase, *, to: str, actor: Any, reason: str, **changes: Any) -> PanelCase:
     return transitions.transition(
         queryset=PanelCase.objects.all(),
@@ -496,12 +520,13 @@ def panel_case_cancel(*, actor: Any, case: PanelCase, reason: str) -> PanelCase:
     if not reason.strip():
         raise ValidationError({"reason": "Say why the slot is cancelled"})
     with transaction.atomic():
+        locked = _locked(case, open_only=False)
         case = _transition(
-            case,
+            locked,
             to=CaseStatus.CANCELLED,
             actor=actor,
             reason=reason.strip(),
-            sequence=case.sequence + 1,
+            sequence=locked.sequence + 1,
         )
         _send_slot_invitation(
             case, method=IcsMethod.CANCEL, intro="This Complex Cases panel slot has been cancelled."
@@ -519,14 +544,21 @@ def panel_case_cancel(*, actor: Any, case: PanelCase, reason: str) -> PanelCase:
 
 
 def _issue_papers(case: PanelCase, *, now: dt.datetime) -> None:
-    PanelCase.objects.filter(pk=case.pk).update(papers_issued_at=now, sequence=case.sequence + 1)
-    case.papers_issued_at, case.sequence = now, case.sequence + 1
+    PanelCase.objects.filter(pk=case.pk).update(papers_issued_at=now)
+    case.papers_issued_at = now
+    _next_sequence(case)
     attachment = None
     if getattr(settings, "CC_PANEL_PAPERS_ATTACH", False):
-        # Only for a mail system accredited for the papers' content (off by default).
-        from complexcases.panels.pdf import papers_pdf
+        # Only for a mail system accredited for the papers' content (off by default), and never
+        # when limited access refuses someone invited: then everyone gets the link only.
+        refused = any(
+            access.limited_access_decision(user, case.referral.person) is not None
+            for user, _ in _invited(case)
+        )
+        if not refused:
+            from complexcases.panels.pdf import papers_pdf
 
-        attachment = (f"panel-papers-{case.pk}.pdf", papers_pdf(case), "application/pdf")
+            attachment = (f"panel-papers-{case.pk}.pdf", papers_pdf(case), "application/pdf")
     _send_slot_invitation(
         case,
         method=IcsMethod.REQUEST,
@@ -602,18 +634,22 @@ def invitation_respond(
     if status == InvitationStatus.DELEGATED:
         region_id = case.referral.pdu.region_id
         allowed = PanelMember.objects.filter(
-            region_id=region_id, role=invitation.panel_role, active=True, user=delegate
+            region_id=region_id,
+            role=invitation.panel_role,
+            active=True,
+            user=delegate,
+            user__is_active=True,
         ).exists()
         if delegate is None or not invitation.panel_role or not allowed:
             raise ValidationError({"delegate": "Choose a deputy for your panel role"})
     with transaction.atomic():
+        case = _locked(case)
         before = {"status": invitation.status}
         invitation.status = status
         invitation.delegate = delegate if status == InvitationStatus.DELEGATED else None
         invitation.status_note = note.strip()[:300]
         invitation.save(update_fields=["status", "delegate", "status_note"])
-        PanelCase.objects.filter(pk=case.pk).update(sequence=case.sequence + 1)
-        case.sequence += 1
+        _next_sequence(case)
         audit_record(
             actor=actor,
             action="update",
@@ -639,6 +675,7 @@ def attendance_record(*, actor: Any, case: PanelCase, attendance: dict[int, str]
     if any(value not in allowed for value in attendance.values()):
         raise ValidationError({"attendance": "Choose attended, apologies, delegated or absent"})
     with transaction.atomic():
+        case = _locked(case)
         changed = 0
         for invitation in case.invitations.filter(pk__in=list(attendance)):
             if invitation.attendance != attendance[invitation.pk]:
@@ -663,6 +700,7 @@ def agenda_note_save(*, actor: Any, case: PanelCase, step: int, text: str) -> Ag
     if not 1 <= step <= 7:
         raise ValidationError({"step": "Choose a step of the agenda"})
     with transaction.atomic():
+        case = _locked(case)
         note, _ = AgendaNote.objects.update_or_create(
             case=case,
             step=step,

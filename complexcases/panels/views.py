@@ -34,6 +34,7 @@ from complexcases.accounts.policy import access_policy
 from complexcases.actions import selectors as actions_selectors
 from complexcases.actions import services as actions_services
 from complexcases.core.audit import audit_record, audited_read
+from complexcases.core.transitions import TransitionNotAllowed
 from complexcases.panels import pdf, rules, selectors, services
 from complexcases.panels.forms import (
     ActionForm,
@@ -75,6 +76,9 @@ def _errors(form: Form, error: ValidationError | None = None) -> list[dict[str, 
     ]
 
 
+CHANGED = "This referral or case has changed since you opened the page. Check it and try again."
+
+
 def _today() -> dt.date:
     return timezone.now().astimezone(rules.LONDON).date()
 
@@ -94,7 +98,16 @@ def panels_home(request: HttpRequest) -> HttpResponse:
         raise access.NotFound()
     meetings = list(selectors.meetings_for(user, today=today)[:12]) if regions else []
     awaiting = list(selectors.awaiting_panel_for(user)) if regions else []
-    audit_record(actor=user, action="list", object_type="panels", request=request)
+    audit_record(
+        actor=user,
+        action="list",
+        object_type="panels",
+        request=request,
+        details={
+            "cases": [case.pk for case in invited],
+            "referrals": [referral.pk for referral in awaiting],
+        },
+    )
     return render(
         request,
         "panels/home.html",
@@ -180,6 +193,8 @@ def panel_book(request: HttpRequest, referral_id: int) -> HttpResponse:
                 )
             except services.SlotTaken as taken:
                 form.add_error("meeting", str(taken))
+            except TransitionNotAllowed:
+                form.add_error(None, CHANGED)
             except ValidationError as error:
                 errors = _errors(form, error)
             else:
@@ -264,7 +279,11 @@ def meeting_detail(request: HttpRequest, meeting_id: int) -> HttpResponse:
         return redirect("panels:meeting", meeting_id=meeting.pk)
     slots = selectors.meeting_slots_view(meeting, user)
     with audited_read(
-        actor=user, object_type="panel_meeting", object_id=meeting.pk, request=request
+        actor=user,
+        object_type="panel_meeting",
+        object_id=meeting.pk,
+        request=request,
+        details={"cases": [slot.case.pk for slot in slots if slot.case is not None]},
     ):
         return render(
             request,
@@ -316,7 +335,7 @@ def _owner_choices(case: PanelCase) -> list[tuple[str, str]]:
     users = {}
     for invitation in case.invitations.select_related("user", "delegate"):
         for user in (invitation.user, invitation.delegate):
-            if user is not None:
+            if user is not None and user.is_active:
                 users[user.pk] = user
     return [
         (str(pk), user.get_full_name() or user.username)
@@ -367,7 +386,9 @@ def _case_post(
         elif action == "note":
             form = NoteForm(request.POST, prefix="note")
             if not form.is_valid():
-                return _errors(form)
+                return [
+                    {"text": "Choose a step of the agenda and enter the notes.", "href": "#agenda"}
+                ]
             services.agenda_note_save(
                 actor=user,
                 case=case,
@@ -376,6 +397,8 @@ def _case_post(
             )
             messages.success(request, f"Notes for step {form.cleaned_data['step']} saved.")
         elif action == "action":
+            if case.status != CaseStatus.BOOKED:
+                return [{"text": "The case is concluded: add an addendum instead.", "href": ""}]
             form = forms["action"] = ActionForm(request.POST, prefix="action")
             if not form.is_valid():
                 return _errors(form)
@@ -432,6 +455,8 @@ def _case_post(
                     "href": "",
                 }
             ]
+    except TransitionNotAllowed:
+        return [{"text": CHANGED, "href": ""}]
     except ValidationError as error:
         return [
             {"text": text, "href": ""} for texts in error.message_dict.values() for text in texts
@@ -561,6 +586,8 @@ def follow_up_detail(request: HttpRequest, follow_up_id: int) -> HttpResponse:
                     confidence=form.cleaned_data["confidence"],
                     outcome=form.cleaned_data["outcome"],
                 )
+            except TransitionNotAllowed:
+                form.add_error(None, CHANGED)
             except ValidationError as error:
                 errors = _errors(form, error)
             else:

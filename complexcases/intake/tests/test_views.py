@@ -120,7 +120,9 @@ def test_queue_query_count_does_not_grow_with_the_rows(world: Any) -> None:
     assert page.content.decode().count("/referrals/needs-attention/") >= 13
     assert len(many) == len(one)
     # session, user, roles, mailbox region, count, audit (with its savepoint), rows, session save
-    assert len(many) <= 12
+    # Twelve, plus two for limited access on the people the emails name (one to find them, one
+    # for their entries), whatever the number of rows.
+    assert len(many) <= 14
 
 
 def test_detail_shows_the_original_email_and_is_audited_with_the_crn(world: Any) -> None:
@@ -326,3 +328,29 @@ def test_the_email_text_is_escaped(world: Any) -> None:
     text = page.content.decode()
     assert "<script>alert(1)</script>" not in text and "&lt;script&gt;" in text
     assert "<b>bold</b>" not in text
+
+
+def test_an_email_about_a_person_whose_limited_access_refuses_the_team_member_is_hidden(
+    db: Any,
+) -> None:
+    from complexcases.accounts.tests.cast import build_cast, build_org
+    from complexcases.intake import services as intake_services
+    from complexcases.people.models import LimitedAccess
+
+    world: Any = build_cast(build_org())
+    raw = (
+        b"From: someone@elsewhere.example\r\nTo: cc@justice.example\r\n"
+        b"Subject: About Y000001\r\nMessage-ID: <limited@elsewhere.example>\r\n\r\n"
+        b"Please look at Y000001.\r\n"
+    )
+    intake_services.ingest_message(raw=raw, region=world.regions["EOE"])
+    email = InboundEmail.objects.get()
+    cc = world.users["cc_eoe"]
+    LimitedAccess.objects.create(person=world.person, username=cc.username, kind="EXCLUSION")
+    client = Client()
+    client.force_login(cc)
+    queue = client.get("/referrals/needs-attention/").content.decode()
+    assert "About Y000001" not in queue and "Limited access" in queue
+    detail = client.get(f"/referrals/needs-attention/{email.pk}/")
+    assert detail.status_code == 403
+    assert "Please look at" not in detail.content.decode()

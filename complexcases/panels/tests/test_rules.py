@@ -242,11 +242,20 @@ def test_papers_issue_date_counts_working_days_back(
 
 
 @pytest.mark.parametrize(
-    ("issued", "late"),
-    [(None, True), (D(2027, 1, 20), False), (D(2027, 1, 25), False), (D(2027, 1, 26), True)],
+    ("issued", "today", "late"),
+    [
+        (None, D(2027, 1, 20), False),  # not due yet
+        (None, D(2027, 1, 25), False),  # due today, not yet out
+        (None, D(2027, 1, 26), True),  # the date has passed
+        (D(2027, 1, 20), D(2027, 1, 28), False),
+        (D(2027, 1, 25), D(2027, 1, 28), False),
+        (D(2027, 1, 26), D(2027, 1, 28), True),
+    ],
 )
-def test_papers_are_late_after_the_issue_date(issued: dt.date | None, late: bool) -> None:
-    assert rules.papers_late(issued, D(2027, 2, 1), 5) is late
+def test_papers_are_late_after_the_issue_date(
+    issued: dt.date | None, today: dt.date, late: bool
+) -> None:
+    assert rules.papers_late(issued, D(2027, 2, 1), 5, today) is late
 
 
 CORE = [PanelRole.CHAIR, PanelRole.PROGRAMME_MANAGER, PanelRole.HEAD_OF_PDU, PanelRole.CASE_ADMIN]

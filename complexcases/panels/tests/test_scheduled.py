@@ -142,3 +142,24 @@ def test_papers_attached_only_when_the_setting_allows(
     assert len(pdfs) == (1 if attach else 0)
     if attach:
         assert pdfs[0].get_content()[:4] == b"%PDF"
+    # The file is not kept in the outbox once sent.
+    papers.refresh_from_db()
+    assert papers.status == "sent" and papers.attachment is None
+
+
+@pytest.mark.django_db
+def test_papers_are_not_attached_when_limited_access_refuses_someone_invited(
+    settings: Any,
+) -> None:
+    from complexcases.people.models import LimitedAccess
+
+    settings.CC_PANEL_PAPERS_ATTACH = True
+    world = build_panel_world()
+    lead = world.roster[PanelRole.MENTAL_HEALTH_LEAD]
+    LimitedAccess.objects.create(person=world.person, username=lead.username, kind="EXCLUSION")
+    case = book(world)
+    services.papers_issue_due(now=dt.datetime(2027, 1, 25, 8, 0, tzinfo=dt.UTC))
+    papers = OutboxMessage.objects.filter(kind="panel_invitation", ref_id=str(case.pk)).order_by(
+        "-id"
+    )[0]
+    assert papers.attachment_name == "" and papers.attachment is None

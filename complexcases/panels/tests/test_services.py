@@ -190,23 +190,29 @@ def test_a_late_booking_issues_papers_at_once_and_flags_them_late(world: Any) ->
     assert selectors.papers_late(case)
 
 
-def test_panel_member_sees_the_case_only_from_papers_issue_until_the_referral_closes(
+def test_panel_member_sees_the_case_only_from_papers_issue_until_the_follow_up_ends(
     world: Any,
 ) -> None:
     lead = world.roster[PanelRole.MENTAL_HEALTH_LEAD]
     case = book(world)
-    assert not access.people_visible_to(fresh(lead)).filter(pk=world.person.pk).exists()
+
+    def sees(user: Any) -> bool:
+        return access.panel_case_visible(fresh(user), PanelCase.objects.get(pk=case.pk))
+
+    assert not sees(lead)
     services.papers_issue_due(now=dt.datetime(2027, 1, 25, 7, 0, tzinfo=dt.UTC))
-    assert access.people_visible_to(fresh(lead)).filter(pk=world.person.pk).exists()
+    assert sees(lead)
+    # Case by case: the invitation opens this case, never the person's other pages.
+    assert not access.people_visible_to(fresh(lead)).filter(pk=world.person.pk).exists()
     # A panel member not invited to the case never sees it.
     uninvited = world.roster[PanelRole.HEAD_PUBLIC_PROTECTION]
     case.invitations.filter(user=uninvited).delete()
-    assert not access.people_visible_to(fresh(uninvited)).filter(pk=world.person.pk).exists()
+    assert not sees(uninvited)
     conclude(world, case)
-    assert access.people_visible_to(fresh(lead)).filter(pk=world.person.pk).exists()
+    assert sees(lead)  # until the follow-up ends
     follow_up = FollowUp.objects.get(referral=world.referral)
-    record_follow_up(world, follow_up, FollowUpOutcome.CLOSE)
-    assert not access.people_visible_to(fresh(lead)).filter(pk=world.person.pk).exists()
+    record_follow_up(world, follow_up, FollowUpOutcome.BACK_TO_PANEL)
+    assert not sees(lead)  # back to panel: a new booking, a new invitation
 
 
 def test_delegating_to_a_deputy_resends_the_invitation_to_the_deputy(world: Any) -> None:

@@ -370,3 +370,43 @@ def test_the_booker_can_add_a_roster_member_the_rules_did_not_propose(world: Any
     case = PanelCase.objects.get(referral=world.referral)
     added = case.invitations.get(user=deputy)
     assert (added.panel_role, added.reason) == ("chair", "Added by the Complex Cases team")
+
+
+def test_limited_access_rows_show_only_the_crn_on_panel_lists_and_my_work(world: Any) -> None:
+    case = booked(world)
+    services.papers_issue_due(now=PAPERS_OUT)
+    cc = world.users["cc_eoe"]
+    LimitedAccess.objects.create(person=world.person, username=cc.username, kind="EXCLUSION")
+    lead = world.roster[PanelRole.MENTAL_HEALTH_LEAD]
+    LimitedAccess.objects.create(person=world.person, username=lead.username, kind="EXCLUSION")
+    surname = world.person.surname
+    meeting = client_for(cc).get(f"/panels/meetings/{case.meeting_id}/").content.decode()
+    assert surname not in meeting and f"/panels/cases/{case.pk}/" not in meeting
+    member_home = client_for(lead).get("/panels/").content.decode()
+    assert surname not in member_home and "Limited access" in member_home
+    member_work = client_for(lead).get("/my-work/").content.decode()
+    assert surname not in member_work
+    assert (
+        client_for(lead).get(f"/panels/meetings/{case.meeting_id}/minutes.pdf").status_code == 200
+    )
+    text = pdf_text(client_for(lead).get(f"/panels/meetings/{case.meeting_id}/minutes.pdf"))
+    assert world.person.crn not in text
+
+
+def test_limited_access_follow_up_and_awaiting_rows_show_only_the_crn(world: Any) -> None:
+    cc = world.users["cc_eoe"]
+    LimitedAccess.objects.create(person=world.person, username=cc.username, kind="EXCLUSION")
+    home = client_for(cc).get("/panels/").content.decode()
+    assert world.person.surname not in home and world.person.crn in home
+    case = booked(world)
+    services.panel_case_conclude(actor=world.roster[PanelRole.CHAIR], case=case, summary="S.")
+    work = client_for(cc).get("/my-work/").content.decode()
+    assert world.person.surname not in work
+
+
+def test_an_invited_member_cannot_open_the_persons_other_pages(world: Any) -> None:
+    booked(world)
+    services.papers_issue_due(now=PAPERS_OUT)
+    lead = client_for(world.roster[PanelRole.MENTAL_HEALTH_LEAD])
+    assert lead.get(f"/people/{world.person.crn}/").status_code == 404
+    assert lead.get(f"/referrals/{world.referral.pk}/").status_code == 404
