@@ -410,3 +410,31 @@ def test_an_invited_member_cannot_open_the_persons_other_pages(world: Any) -> No
     lead = client_for(world.roster[PanelRole.MENTAL_HEALTH_LEAD])
     assert lead.get(f"/people/{world.person.crn}/").status_code == 404
     assert lead.get(f"/referrals/{world.referral.pk}/").status_code == 404
+
+
+def test_a_second_conclude_or_an_action_after_conclusion_is_refused_not_a_500(world: Any) -> None:
+    from complexcases.actions.models import Action
+
+    case = booked(world)
+    client = client_for(world.users["cc_eoe"])
+    first = client.post(
+        f"/panels/cases/{case.pk}/", {"action": "conclude", "conclude-summary": "A"}
+    )
+    assert first.status_code == 302
+    again = client.post(
+        f"/panels/cases/{case.pk}/", {"action": "conclude", "conclude-summary": "B"}
+    )
+    assert again.status_code == 400
+    late_action = client.post(
+        f"/panels/cases/{case.pk}/",
+        {
+            "action": "action",
+            "action-description": "Too late",
+            "action-owner": str(world.users["manager"].pk),
+            "action-due": "1/3/2030",
+        },
+    )
+    assert late_action.status_code == 400
+    assert "add an addendum" in late_action.content.decode()
+    assert not Action.objects.filter(description="Too late").exists()
+    assert PanelCase.objects.get(pk=case.pk).summary == "A"
