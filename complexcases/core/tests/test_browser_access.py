@@ -38,7 +38,7 @@ def _sign_in(page: Any, live_server: Any, username: str) -> None:  # noqa: F811
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/")
+    page.wait_for_url(f"{live_server.url}/my-work/")  # signed-in users land on My work
 
 
 def _expect_status(page: Any, status: int) -> None:  # noqa: F811

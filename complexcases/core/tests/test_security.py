@@ -478,7 +478,7 @@ def test_the_warning_appears_before_the_timeout_and_extends_the_session(
         page.fill("#id_username", "pp.browser")
         page.fill("#id_password", PASSWORD)
         page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{live_server.url}/")
+        page.wait_for_url(f"{live_server.url}/my-work/")
         dialog = page.locator("dialog.cc-session-timeout__dialog")
         assert not dialog.is_visible()
 
