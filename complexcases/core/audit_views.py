@@ -19,7 +19,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from complexcases.accounts.policy import access_policy
 from complexcases.core.audit import CRN_PATTERN, audit_record, can_search_audit
@@ -99,17 +99,19 @@ def _page_size(raw: str | None) -> int:
 
 
 @access_policy("audit_admin")
-@require_GET
+@require_http_methods(["GET", "POST"])
 @login_required
 def audit_search(request: HttpRequest) -> HttpResponse:
+    """GET shows the empty search; the search itself is a POST (pages too), so a CRN never
+    travels in a URL (browser history, proxies, access logs)."""
     _guard(request, "audit_search")
-    form = AuditSearchForm(request.GET or None)
+    form = AuditSearchForm(request.POST if request.method == "POST" else None)
     context: dict[str, Any] = {"form": form, "export_form": None, "page": None}
     if form.is_bound and form.is_valid():
         crn, username = form.cleaned_data["crn"], form.cleaned_data["username"]
-        page_size = _page_size(request.GET.get("per_page"))
+        page_size = _page_size(request.POST.get("per_page"))
         paginator = Paginator(search_queryset(crn=crn, username=username), page_size)
-        page = paginator.get_page(request.GET.get("page"))
+        page = paginator.get_page(request.POST.get("page"))
         # Fetched now, so the results are the trail as it stood before this search; audited
         # before anything is shown, and if the record cannot be written nothing is shown.
         page.object_list = list(page.object_list)

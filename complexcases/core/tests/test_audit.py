@@ -360,7 +360,7 @@ def test_a_page_whose_audit_fails_is_refused_with_503_and_shows_no_results(audit
     client.force_login(auditor)
 
     with _database_down():
-        response = client.get(reverse("core:audit_search"), {"crn": "X100009"})
+        response = client.post(reverse("core:audit_search"), {"crn": "X100009"})
 
     assert response.status_code == 503
     assert b"X100009" not in response.content
@@ -385,7 +385,7 @@ def test_who_looked_at_this_case(auditor, practitioner):
     client = Client()
     client.force_login(auditor)
 
-    response = client.get(reverse("core:audit_search"), {"crn": "x200001"})
+    response = client.post(reverse("core:audit_search"), {"crn": "x200001"})
 
     assert response.status_code == 200
     shown = list(response.context["page"].object_list)
@@ -401,7 +401,7 @@ def test_what_did_this_user_do(auditor, practitioner):
     client = Client()
     client.force_login(auditor)
 
-    response = client.get(reverse("core:audit_search"), {"username": "pp.tester"})
+    response = client.post(reverse("core:audit_search"), {"username": "pp.tester"})
 
     shown = list(response.context["page"].object_list)
     assert {e.action for e in shown} == {"view", "sign_in_failed"}
@@ -413,7 +413,7 @@ def test_each_search_is_itself_audited(auditor, practitioner):
     client = Client()
     client.force_login(auditor)
 
-    client.get(reverse("core:audit_search"), {"crn": "X200004"})
+    client.post(reverse("core:audit_search"), {"crn": "X200004"})
 
     search = AuditEvent.objects.get(action="audit_search")
     assert search.actor_username == "audit.admin"
@@ -429,7 +429,7 @@ def test_the_search_is_bounded_to_200_a_page(auditor, django_assert_max_num_quer
     client.force_login(auditor)
 
     with django_assert_max_num_queries(12):
-        response = client.get(
+        response = client.post(
             reverse("core:audit_search"), {"crn": "X200005", "per_page": "100000"}
         )
 
@@ -437,7 +437,7 @@ def test_the_search_is_bounded_to_200_a_page(auditor, django_assert_max_num_quer
     assert len(page.object_list) == 200
     assert page.paginator.count == 230
     # The first search is now in the trail about this CRN too.
-    second = client.get(
+    second = client.post(
         reverse("core:audit_search"), {"crn": "X200005", "per_page": "200", "page": "2"}
     )
     assert second.context["page"].paginator.count == 231
@@ -448,7 +448,7 @@ def test_a_badly_formed_crn_is_an_error_and_not_a_search(auditor):
     client = Client()
     client.force_login(auditor)
 
-    response = client.get(reverse("core:audit_search"), {"crn": "12345"})
+    response = client.post(reverse("core:audit_search"), {"crn": "12345"})
 
     assert b"govuk-error-summary" in response.content
     assert not AuditEvent.objects.filter(action="audit_search").exists()
@@ -458,7 +458,7 @@ def test_a_user_who_may_not_search_gets_not_found_and_the_refusal_is_recorded(pr
     client = Client()
     client.force_login(practitioner)
 
-    response = client.get(reverse("core:audit_search"), {"crn": "X200001"})
+    response = client.post(reverse("core:audit_search"), {"crn": "X200001"})
 
     assert response.status_code == 404
     refusal = AuditEvent.objects.get(action="refused")
