@@ -15,13 +15,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from complexcases.accounts.policy import access_policy
 from complexcases.core.audit import audited_read
+from complexcases.core.forms import apply_service_errors, error_summary
 from complexcases.intake import selectors, services
 from complexcases.intake.forms import CompleteForm, DismissForm
 from complexcases.intake.rules import split_body
@@ -29,23 +29,6 @@ from complexcases.intake.states import AttentionReason, InboundStatus
 from complexcases.referrals.states import RouteReason
 
 PAGE_SIZE = 50
-
-
-def _apply_errors(form: Form, error: ValidationError) -> None:
-    for name, messages_ in error.message_dict.items():
-        field = name if name in form.fields else None
-        for message in messages_:
-            form.add_error(field, message)
-
-
-def _error_list(form: Form, anchors: dict[str, str] | None = None) -> list[dict[str, str]]:
-    anchors = anchors or {}
-    entries = []
-    for name, errors in form.errors.items():
-        target = anchors.get(name, f"id_{name}" if name != "__all__" else "")
-        for error in errors:
-            entries.append({"text": str(error), "href": f"#{target}" if target else ""})
-    return entries
 
 
 @access_policy("cc_team")
@@ -122,10 +105,10 @@ def detail(request: HttpRequest, inbound_email_id: int) -> HttpResponse:
                 "actionable": email.status == InboundStatus.NEEDS_ATTENTION,
                 "complete_form": complete_form,
                 "dismiss_form": dismiss_form,
-                "complete_errors": _error_list(
+                "complete_errors": error_summary(
                     complete_form, {"route_reason": "id_route_reason_0"}
                 ),
-                "dismiss_errors": _error_list(dismiss_form),
+                "dismiss_errors": error_summary(dismiss_form),
                 "route_reasons": RouteReason.choices,
             },
             status=status,
@@ -156,7 +139,7 @@ def _complete(request: HttpRequest, email: Any, form: CompleteForm) -> HttpRespo
             request=request,
         )
     except ValidationError as error:
-        _apply_errors(form, error)
+        apply_service_errors(form, error)
         return None
     except services.TransitionNotAllowed:
         messages.info(request, "This email has already been dealt with")
@@ -176,7 +159,7 @@ def _dismiss(request: HttpRequest, email: Any, form: DismissForm) -> HttpRespons
             request=request,
         )
     except ValidationError as error:
-        _apply_errors(form, error)
+        apply_service_errors(form, error)
         return None
     except services.TransitionNotAllowed:
         messages.info(request, "This email has already been dealt with")

@@ -34,6 +34,7 @@ from django.views.decorators.cache import never_cache
 from complexcases.accounts import access
 from complexcases.accounts.policy import access_policy
 from complexcases.core.audit import audit_record, audited_read
+from complexcases.core.forms import apply_service_errors, error_summary
 from complexcases.intake.selectors import email_for_referral
 from complexcases.panels import services as panel_services
 from complexcases.panels.selectors import booked_case, panel_for_referral
@@ -54,27 +55,6 @@ from complexcases.screening.criteria import CRITERIA_LABELS
 from complexcases.screening.views import paginate
 from complexcases.triage import services as triage_services
 from complexcases.triage.selectors import booked_meeting, triage_for_referral
-
-
-def _apply_errors(form: Form, error: ValidationError) -> None:
-    """Put a service's field messages on the form (unknown fields become form-level errors)."""
-    for name, messages_ in error.message_dict.items():
-        field = name if name in form.fields else None
-        if name == "held_on":
-            field = "held_on_day"
-        for message in messages_:
-            form.add_error(field, message)
-
-
-def _error_list(form: Form, anchors: dict[str, str] | None = None) -> list[dict[str, str]]:
-    """The error summary's entries, each linking to its field."""
-    anchors = anchors or {}
-    entries = []
-    for name, errors in form.errors.items():
-        target = anchors.get(name, f"id_{name}" if name != "__all__" else "")
-        for error in errors:
-            entries.append({"text": str(error), "href": f"#{target}" if target else ""})
-    return entries
 
 
 @access_policy("person")
@@ -100,7 +80,7 @@ def conversation_record(request: HttpRequest, crn: str) -> HttpResponse:
                     request=request,
                 )
             except ValidationError as error:
-                _apply_errors(form, error)
+                apply_service_errors(form, error, {"held_on": "held_on_day"})
             else:
                 if conversation.outcome == ConversationOutcome.REFER_TO_COMPLEX_CASES:
                     messages.success(
@@ -132,7 +112,7 @@ def conversation_record(request: HttpRequest, crn: str) -> HttpResponse:
                 "nav": "lists",
                 "person": person,
                 "form": form,
-                "errors": _error_list(form),
+                "errors": error_summary(form),
                 "month": selectors.conversation_month(person),
                 "outcomes": ConversationOutcome.choices,
             },
@@ -172,7 +152,7 @@ def referral_create(request: HttpRequest, crn: str) -> HttpResponse:
             messages.info(request, "This person already has an open referral. Here it is.")
             return redirect("referrals:referral", referral_id=exists.referral.pk)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_service_errors(form, error, {"held_on": "held_on_day"})
         else:
             messages.success(request, "Referral sent to the Complex Cases team")
             return redirect("referrals:referral", referral_id=referral.pk)
@@ -202,7 +182,7 @@ def referral_create(request: HttpRequest, crn: str) -> HttpResponse:
                 "nav": "lists",
                 "person": person,
                 "form": form,
-                "errors": _error_list(form, {"route_reason": "id_route_reason_0"}),
+                "errors": error_summary(form, {"route_reason": "id_route_reason_0"}),
                 "snapshot": snapshot,
                 "criteria": [CRITERIA_LABELS[c] for c in snapshot.criteria_met],
                 "route_reasons": RouteReason.choices,
@@ -325,7 +305,7 @@ def _apply_close(
         referral.refresh_from_db(fields=["status"])
         form.add_error(None, _moved_on_message(referral.status))
     except ValidationError as error:
-        _apply_errors(form, error)
+        apply_service_errors(form, error, {"held_on": "held_on_day"})
     return None
 
 

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 from complexcases.accounts import access
 from complexcases.accounts.policy import access_policy
 from complexcases.core.audit import audit_record, audited_read
+from complexcases.core.forms import error_summary
 from complexcases.referrals.states import ReferralStatus
 from complexcases.triage import selectors, services
 from complexcases.triage.forms import BookingForm, CancelForm, RecordForm
@@ -51,16 +52,6 @@ def _apply_errors(
         field = target if target in form.fields else None
         for text in texts:
             form.add_error(field, text)
-
-
-def _error_list(form: Form, anchors: dict[str, str] | None = None) -> list[dict[str, str]]:
-    anchors = anchors or {}
-    entries = []
-    for name, errors in form.errors.items():
-        target = anchors.get(name, f"id_{name}" if name != "__all__" else "")
-        for error in errors:
-            entries.append({"text": str(error), "href": f"#{target}" if target else ""})
-    return entries
 
 
 # --- booking ----------------------------------------------------------------------------------
@@ -159,7 +150,7 @@ def triage_book(request: HttpRequest, referral_id: int) -> HttpResponse:
                 "person": person,
                 "current": current,
                 "form": form,
-                "errors": _error_list(
+                "errors": error_summary(
                     form, {"attendees": "attendees", "start_day": "id_start_day"}
                 ),
                 "defaults": defaults,
@@ -200,7 +191,7 @@ def _render_meeting(
     errors: list[dict[str, str]] = []
     for form in (record_form, cancel_form):
         if form is not None and form.is_bound:
-            errors += _error_list(form, {"outcome": "id_outcome_0", "blockers": "blockers"})
+            errors += error_summary(form, {"outcome": "id_outcome_0", "blockers": "blockers"})
     with audited_read(
         actor=request.user,
         object_type="triage_meeting",

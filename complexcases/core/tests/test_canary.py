@@ -521,7 +521,11 @@ def run_the_flow(world: Any, requests: Requests, tmp_path: Path) -> dict[str, An
 
     # An administrator asks the audit trail who has looked at the case (DPA 2018 s.62).
     admin = signed_in(requests, "admin")
-    assert admin.post("/audit/", {"crn": CRN}).status_code == 200  # a POST: no CRN in the URL
+    assert admin.get("/audit/").status_code == 200
+    search = admin.post("/audit/", {"crn": CRN})  # a POST: no CRN in the URL
+    assert search.status_code == 200
+    assert "reflective_conversation" in search.content.decode()
+    assert admin.post("/audit/", {"crn": CRN, "page": "2"}).status_code == 200
 
     # The nDelius contacts, exported once.
     contacts = tmp_path / "contacts.csv"
