@@ -6,11 +6,14 @@ import datetime as dt
 
 import factory
 from factory.django import DjangoModelFactory
+from faker import Faker
 
 from complexcases.accounts.models import Pdu, Region, Staff, Team, User
 from complexcases.people.models import Assessment, LimitedAccess, Person, Registration, Sentence
 from complexcases.screening.criteria import CURRENT
 from complexcases.screening.models import CriteriaSet, ScreeningResult, ScreeningRun
+
+_FAKER = Faker("en_GB")
 
 
 class RegionFactory(DjangoModelFactory):
@@ -71,7 +74,9 @@ class PersonFactory(DjangoModelFactory):
 
     crn = factory.Sequence(lambda n: f"X{n:06d}")
     forename = factory.Faker("first_name", locale="en_GB")
-    surname = factory.Faker("last_name", locale="en_GB")
+    # A real surname made distinctive, so "the name is not on this page" can never be satisfied or
+    # broken by page text that happens to spell it ("Page", "Case", "Service" are surnames too).
+    surname = factory.LazyFunction(lambda: f"{_FAKER.last_name()}-Testfamily")
     date_of_birth = dt.date(1985, 6, 1)
     gender = "M"
     gender_identity_differs = None
