@@ -29,7 +29,6 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 from rest_framework import exceptions
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -50,6 +49,7 @@ from complexcases.referrals.serializers import (
     ReferralSerializer,
     ReferralValidationErrorSerializer,
 )
+from complexcases.screening.api import ResultsPagination
 from complexcases.screening.serializers import ErrorSerializer, LimitedAccessSerializer
 
 MAX_ID = 2**63 - 1
@@ -112,43 +112,10 @@ def _limited(crn: str) -> Response:
     return Response({"detail": access.LIMITED_ACCESS_MESSAGE, "crn": crn}, status=403)
 
 
-MAX_PAGE_SIZE = 500
+class ReferralPagination(ResultsPagination):
+    """100 referrals a page by default; `page_size` up to 500; a bad page_size is a 400."""
 
-
-class ReferralPagination(PageNumberPagination):
-    """100 referrals a page by default; `page_size` up to 500. A bad page_size is a 400."""
-
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = MAX_PAGE_SIZE
-
-    def get_page_size(self, request: Request) -> int:
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
-            return self.page_size
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-            raise exceptions.ValidationError(
-                {"page_size": [f"A whole number from 1 to {MAX_PAGE_SIZE}."]}
-            )
-        return int(raw)
-
-    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
-        return [
-            {
-                "name": self.page_query_param,
-                "required": False,
-                "in": "query",
-                "description": "A page number (from 1). A page past the end is a 404.",
-                "schema": {"type": "integer", "minimum": 1},
-            },
-            {
-                "name": self.page_size_query_param,
-                "required": False,
-                "in": "query",
-                "description": f"Referrals per page, 1 to {MAX_PAGE_SIZE} (default 100).",
-                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
-            },
-        ]
+    items = "Referrals"
 
 
 def referral_list_row(referral: Referral) -> dict[str, Any]:

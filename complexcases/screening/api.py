@@ -226,8 +226,10 @@ class PersonView(APIView):
 
 
 class ResultsPagination(PageNumberPagination):
-    """100 rows a page by default; `page_size` up to 500. A bad page_size is a 400, not ignored."""
+    """100 rows a page by default; `page_size` up to 500. A bad page_size is a 400, not ignored.
+    Shared by the API's lists (`items` names what a page holds, in the schema)."""
 
+    items = "Rows"
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE
@@ -255,7 +257,7 @@ class ResultsPagination(PageNumberPagination):
                 "name": self.page_size_query_param,
                 "required": False,
                 "in": "query",
-                "description": f"Rows per page, 1 to {MAX_PAGE_SIZE} (default 100).",
+                "description": f"{self.items} per page, 1 to {MAX_PAGE_SIZE} (default 100).",
                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
             },
         ]
