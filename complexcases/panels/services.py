@@ -9,6 +9,7 @@ Callers (views, API, tasks) check access first through selectors.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -581,22 +582,29 @@ def papers_issue_due(*, now: dt.datetime | None = None) -> int:
     task; safe to run again: a case's papers are issued once). Returns how many were issued."""
     now = now or timezone.now()
     today = now.astimezone(rules.LONDON).date()
-    issued = 0
     due = PanelCase.objects.filter(
         status=CaseStatus.BOOKED, papers_issued_at__isnull=True, meeting__papers_due__lte=today
-    ).values_list("pk", flat=True)
-    for case_id in list(due):
+    ).select_related("referral__person", "meeting")
+
+    def issue(case: PanelCase) -> bool:
+        _issue_papers(case, now=now)
+        return True
+
+    return _once_each(due, issue)
+
+
+def _once_each(rows: QuerySet[Any], act: Callable[[Any], bool]) -> int:
+    """The scheduled work's loop: for each row `rows` finds now, in a transaction of its own, lock
+    the row and find it again through the same conditions (a concurrent run may have done it
+    already), then `act` on it. One row's failure rolls back that row only. Returns how many acts
+    counted (`act` returns whether it did something worth counting)."""
+    done = 0
+    for pk in list(rows.values_list("pk", flat=True)):
         with transaction.atomic():
-            case = (
-                PanelCase.objects.select_for_update()
-                .select_related("referral__person", "meeting")
-                .get(pk=case_id)
-            )
-            if case.papers_issued_at is not None or case.status != CaseStatus.BOOKED:
-                continue
-            _issue_papers(case, now=now)
-            issued += 1
-    return issued
+            row = rows.select_for_update(of=("self",)).filter(pk=pk).first()
+            if row is not None and act(row):
+                done += 1
+    return done
 
 
 def papers_open(*, case: PanelCase, user: Any, request: Any = None) -> None:
@@ -1029,41 +1037,32 @@ def follow_up_reminders_send(*, now: dt.datetime | None = None) -> int:
     """Remind each QDO, once, of a follow-up check-in due today or earlier. Generic email."""
     now = now or timezone.now()
     today = now.astimezone(rules.LONDON).date()
-    sent = 0
     due = FollowUp.objects.filter(
         status=FollowUpStatus.SCHEDULED, due__lte=today, reminded_at__isnull=True
-    ).values_list("pk", flat=True)
-    for follow_up_id in list(due):
-        with transaction.atomic():
-            follow_up = (
-                FollowUp.objects.select_for_update(of=("self",))
-                .select_related("qdo")
-                .get(pk=follow_up_id)
-            )
-            if follow_up.reminded_at is not None:
-                continue
-            FollowUp.objects.filter(pk=follow_up.pk).update(reminded_at=now)
-            qdo = follow_up.qdo
-            if qdo is None or not qdo.is_active or not qdo.email:
-                continue
-            notifications.outbox_enqueue(
-                to=[qdo.email],
-                subject="Complex Cases: a follow-up check-in is due",
-                body=notification_body(
-                    intro=(
-                        "A follow-up check-in after a Complex Cases panel is due. Review the "
-                        "actions, the blockers that remain and the practitioner's wellbeing."
-                    ),
-                    link=notifications.service_link(
-                        reverse("panels:follow_up", args=[follow_up.pk])
-                    ),
+    ).select_related("qdo")
+
+    def remind(follow_up: FollowUp) -> bool:
+        FollowUp.objects.filter(pk=follow_up.pk).update(reminded_at=now)
+        qdo = follow_up.qdo
+        if qdo is None or not qdo.is_active or not qdo.email:
+            return False
+        notifications.outbox_enqueue(
+            to=[qdo.email],
+            subject="Complex Cases: a follow-up check-in is due",
+            body=notification_body(
+                intro=(
+                    "A follow-up check-in after a Complex Cases panel is due. Review the "
+                    "actions, the blockers that remain and the practitioner's wellbeing."
                 ),
-                kind="follow_up_reminder",
-                ref_type="follow_up",
-                ref_id=follow_up.pk,
-            )
-            sent += 1
-    return sent
+                link=notifications.service_link(reverse("panels:follow_up", args=[follow_up.pk])),
+            ),
+            kind="follow_up_reminder",
+            ref_type="follow_up",
+            ref_id=follow_up.pk,
+        )
+        return True
+
+    return _once_each(due, remind)
 
 
 def reflection_prompts_send(*, now: dt.datetime | None = None) -> int:
@@ -1071,42 +1070,39 @@ def reflection_prompts_send(*, now: dt.datetime | None = None) -> int:
     whether they want a debrief. Generic email with a link to the meeting page."""
     now = now or timezone.now()
     today = now.astimezone(rules.LONDON).date()
-    sent = 0
     held = PanelMeeting.objects.filter(
         status=MeetingStatus.HELD, date__lte=today, reflection_prompted_at__isnull=True
-    ).values_list("pk", flat=True)
-    for meeting_id in list(held):
-        with transaction.atomic():
-            meeting = PanelMeeting.objects.select_for_update().get(pk=meeting_id)
-            if meeting.reflection_prompted_at is not None:
-                continue
-            PanelMeeting.objects.filter(pk=meeting.pk).update(reflection_prompted_at=now)
-            emails = sorted(
-                {
-                    user.email
-                    for case in meeting.cases.exclude(status=CaseStatus.CANCELLED)
-                    for user, invitation in _invited(case)
-                    if invitation.panel_role and user.email
-                }
-            )
-            if not emails:
-                continue
-            notifications.outbox_enqueue(
-                to=emails,
-                subject="Complex Cases panel: time to reflect",
-                body=notification_body(
-                    intro=(
-                        "Thank you for taking part in the Complex Cases panel. Please take some "
-                        "reflective time. If you would like a debrief, say so on the meeting page."
-                    ),
-                    link=notifications.service_link(reverse("panels:meeting", args=[meeting.pk])),
+    )
+
+    def prompt(meeting: PanelMeeting) -> bool:
+        PanelMeeting.objects.filter(pk=meeting.pk).update(reflection_prompted_at=now)
+        emails = sorted(
+            {
+                user.email
+                for case in meeting.cases.exclude(status=CaseStatus.CANCELLED)
+                for user, invitation in _invited(case)
+                if invitation.panel_role and user.email
+            }
+        )
+        if not emails:
+            return False
+        notifications.outbox_enqueue(
+            to=emails,
+            subject="Complex Cases panel: time to reflect",
+            body=notification_body(
+                intro=(
+                    "Thank you for taking part in the Complex Cases panel. Please take some "
+                    "reflective time. If you would like a debrief, say so on the meeting page."
                 ),
-                kind="panel_reflection_prompt",
-                ref_type="panel_meeting",
-                ref_id=meeting.pk,
-            )
-            sent += 1
-    return sent
+                link=notifications.service_link(reverse("panels:meeting", args=[meeting.pk])),
+            ),
+            kind="panel_reflection_prompt",
+            ref_type="panel_meeting",
+            ref_id=meeting.pk,
+        )
+        return True
+
+    return _once_each(held, prompt)
 
 
 def follow_ups_cancel(*, actor: Any, referral: Referral, reason: str) -> int:
