@@ -239,6 +239,8 @@ def test_delegating_to_a_deputy_resends_the_invitation_to_the_deputy(world: Any)
     assert "deputy.chair@justice.example" in attendees
     assert chair.user.email.lower() not in attendees
     assert int(event["SEQUENCE"]) == 1
+    first = parse(OutboxMessage.objects.filter(kind="panel_invitation").order_by("id")[0])
+    assert str(event["UID"]) == str(first.walk("VEVENT")[0]["UID"])
 
 
 def test_apologies_from_the_only_mental_health_lead_show_missing_expertise(world: Any) -> None:
@@ -341,6 +343,10 @@ def test_cancelling_a_slot_sends_cancel_with_a_higher_sequence_and_frees_it(worl
     calendar = parse(cancel)
     assert str(calendar["METHOD"]) == "CANCEL"
     assert int(calendar.walk("VEVENT")[0]["SEQUENCE"]) == 1
+    request = parse(OutboxMessage.objects.get(kind="panel_invitation", ref_id=str(case.pk)))
+    # The cancellation is of the same event: same UID, higher SEQUENCE.
+    assert str(calendar.walk("VEVENT")[0]["UID"]) == str(request.walk("VEVENT")[0]["UID"])
+    assert int(request.walk("VEVENT")[0]["SEQUENCE"]) == 0
     assert Referral.objects.get(pk=world.referral.pk).status == ReferralStatus.AWAITING_PANEL
     again = book(world)
     assert (again.meeting_id, again.slot_index) == (case.meeting_id, 0)
