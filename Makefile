@@ -11,7 +11,7 @@ PORT ?= 8000
 DEMO_PEOPLE ?= 12000
 
 .DEFAULT_GOAL := help
-.PHONY: help install assets run demo test test-postgres check lint format typecheck migrations-check bench worker beat clean
+.PHONY: help install assets run demo test test-postgres test-clock-ahead check lint format typecheck migrations-check bench worker beat clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -49,6 +49,13 @@ test: install ## Run the test suite (SQLite unless DATABASE_URL is set)
 
 test-postgres: install ## Run the test suite against PostgreSQL on 127.0.0.1:5432
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/complexcases} $(BIN)/pytest -p no:cacheprovider
+
+CLOCK_AHEAD_DAYS ?= 400 1096
+test-clock-ahead: install ## Run the non-browser suite with the clock moved ahead (400 days, 3 years)
+	set -e; for days in $(CLOCK_AHEAD_DAYS); do \
+	  echo "--- the clock moved $$days days ahead"; \
+	  $(BIN)/pytest -p no:cacheprovider -m "not browser" --clock-shift-days $$days; \
+	done
 
 lint: install ## ruff lint and format check
 	$(BIN)/ruff check .

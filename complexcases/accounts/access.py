@@ -42,10 +42,10 @@ from typing import Any, Literal
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.http import Http404, HttpRequest
-from django.utils import timezone
 
 from complexcases.accounts.models import Pdu, Staff, Team, UserRole
 from complexcases.accounts.roles import IDENTIFIER_ROLES, Role
+from complexcases.core import clock
 from complexcases.core.audit import audit_record
 from complexcases.people.models import LimitedAccess, LimitedAccessKind, Person
 from complexcases.screening.models import ScreeningResult, ScreeningRun
@@ -177,7 +177,7 @@ def referred_people_q() -> Q | None:
     """
     from complexcases.referrals.models import Referral  # referrals depends on accounts
 
-    since = timezone.now() - dt.timedelta(days=365)
+    since = clock.now() - dt.timedelta(days=365)
     referred = Referral.objects.filter(~Q(status="closed") | Q(closed_at__gte=since))
     return Q(pk__in=referred.values("person_id"))
 
@@ -304,7 +304,7 @@ def limited_access_decision(
     (Europe/London); entries are active when start is empty or <= today and end is empty or > today.
     One query.
     """
-    today = today or timezone.localdate()
+    today = today or clock.today()
     entries = (
         LimitedAccess.objects.filter(person_id=person.pk)
         .filter(active_limited_access_q(today))
@@ -320,7 +320,7 @@ def limited_access_refusals(
 
     A list shows only the CRN and "limited access" in these rows.
     """
-    today = today or timezone.localdate()
+    today = today or clock.today()
     ids = sorted(set(person_ids))
     if not ids:
         return {}
@@ -349,7 +349,7 @@ def limited_access_expression(
     `person_ref` names the person's id in the annotated queryset: "pk" for Person, "person_id" for
     ScreeningResult (or any model with a person foreign key). Same rule as limited_access_rule.
     """
-    today = today or timezone.localdate()
+    today = today or clock.today()
     username = _username(user)
     active = LimitedAccess.objects.filter(person_id=OuterRef(person_ref)).filter(
         active_limited_access_q(today)

@@ -23,7 +23,6 @@ from django.contrib.auth.hashers import (
 )
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
 
 from complexcases.accounts.models import Pdu, Region, Staff, Team, User, UserRole
 from complexcases.accounts.roles import (
@@ -34,6 +33,7 @@ from complexcases.accounts.roles import (
     default_role_for_grade,
     scope_problem,
 )
+from complexcases.core import clock
 from complexcases.core.audit import audit_record, audit_record_many
 
 logger = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ def user_role_grant(
             before = role_snapshot(existing)
             existing.source = Source.MANUAL
             existing.granted_by = actor
-            existing.granted_at = timezone.now()
+            existing.granted_at = clock.now()
             existing.save(update_fields=["source", "granted_by", "granted_at"])
             audit_record(
                 actor=actor,
@@ -178,7 +178,7 @@ def user_role_grant(
             **request.lookup(),
             source=Source.MANUAL,
             granted_by=actor,
-            granted_at=timezone.now(),
+            granted_at=clock.now(),
         )
         audit_record(
             actor=actor,
@@ -245,7 +245,7 @@ def user_role_change(
         before = role_snapshot(stored)
         user_role.source = Source.MANUAL
         user_role.granted_by = actor
-        user_role.granted_at = timezone.now()
+        user_role.granted_at = clock.now()
         user_role.save(
             update_fields=["role", "region", "pdu", "team", "source", "granted_by", "granted_at"]
         )
@@ -409,7 +409,7 @@ def accounts_provision_from_staff(*, actor: str) -> ProvisionReport:
     a fixed number of reads and batched writes, plus one audit record per change.
     """
     report = ProvisionReport()
-    now = timezone.now()
+    now = clock.now()
     # Every change is audited; the records are written together (audit_record_many) at the end,
     # inside this transaction, so a national extract of thousands of staff stays fast.
     audits: list[dict[str, Any]] = []

@@ -22,9 +22,9 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from complexcases.accounts.models import ApiToken, User
+from complexcases.core import clock
 from complexcases.core.audit import audit_record
 from complexcases.core.models import AuditAction
 
@@ -76,7 +76,7 @@ def api_token_issue(
     if not 1 <= days <= MAX_DAYS:
         raise TokenError(f"A token lasts between 1 and {MAX_DAYS} days.")
     key = secrets.token_urlsafe(32)
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         token = ApiToken.objects.create(
             user=user,
@@ -105,7 +105,7 @@ def api_tokens_revoke(*, actor: str, user: User, prefix: str | None = None) -> i
     same transaction. Returns how many were revoked; revoking an already revoked token changes
     nothing. Works for inactive users too: revoking only ever removes access.
     """
-    now = timezone.now()
+    now = clock.now()
     revoked = 0
     with transaction.atomic():
         tokens = ApiToken.objects.select_for_update().filter(user=user, revoked_at__isnull=True)
@@ -148,7 +148,7 @@ def api_token_check(key: str, *, now: dt.datetime | None = None) -> TokenCheck:
     once a minute per token, one UPDATE of last_used_at for an accepted key. The token of a
     refused key is returned (for the audit record) with the reason; the caller must not use it.
     """
-    now = now or timezone.now()
+    now = now or clock.now()
     presented = hash_key(key)
     token = ApiToken.objects.select_related("user").filter(key_hash=presented).first()
     # The index lookup already matched; compare again in constant time all the same, so the

@@ -21,13 +21,13 @@ from typing import Any
 
 from django.db.models import BooleanField, Count, Exists, OuterRef, Q, QuerySet, Value
 from django.http import HttpRequest
-from django.utils import timezone
 
 from complexcases.accounts import access
 from complexcases.actions import rules
 from complexcases.actions.models import Action, ActionUpdate
 from complexcases.actions.services import reminder_policy
 from complexcases.actions.states import OPEN_STATUSES, ActionStatus
+from complexcases.core import clock
 from complexcases.core.audit import audit_record
 from complexcases.people.models import Person
 from complexcases.referrals.models import Referral
@@ -196,7 +196,7 @@ def action_get_for(
     refuses them. The successful view is not audited here: the page records what it showed.
     Cost: the roles (cached) and one query.
     """
-    today = today or timezone.localdate()
+    today = today or clock.today()
     action = None
     if 0 < action_id < 2**63 and getattr(user, "is_authenticated", False) and user.is_active:
         queryset = Action.objects.filter(pk=action_id).select_related(

@@ -17,14 +17,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
-from django.utils import timezone
 
 from complexcases.accounts.models import UserRole
 from complexcases.accounts.roles import Role
 from complexcases.actions import rules
 from complexcases.actions.models import Action, ActionReminder, ActionUpdate
 from complexcases.actions.states import MOVES, OPEN_STATUSES, ActionStatus, ReminderKind
-from complexcases.core import transitions
+from complexcases.core import clock, transitions
 from complexcases.core.audit import audit_record
 from complexcases.notifications import services as notifications
 from complexcases.notifications.rules import notification_body, working_days_between
@@ -61,7 +60,7 @@ def action_create(
         has_owner=owner is not None,
         due_date=due_date,
         source=source,
-        today=today or timezone.localdate(),
+        today=today or clock.today(),
         allow_past_due=allow_past_due,
     )
     if errors:

@@ -17,7 +17,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from complexcases.accounts import access
@@ -25,6 +24,7 @@ from complexcases.accounts.policy import access_policy
 from complexcases.actions import selectors, services
 from complexcases.actions.forms import ActionUpdateForm
 from complexcases.actions.states import MOVES, ActionStatus, ReminderKind
+from complexcases.core import clock
 from complexcases.core.audit import audit_record, audited_read
 
 ERROR_ANCHORS = {"status": "id_status_0", "note": "id_note"}
@@ -43,9 +43,7 @@ def my_actions(request: HttpRequest) -> HttpResponse:
         request=request,
         details={"finished": show_finished},
     ):
-        mine = selectors.my_actions(
-            user, today=timezone.localdate(), include_finished=show_finished
-        )
+        mine = selectors.my_actions(user, today=clock.today(), include_finished=show_finished)
         groups = [
             ("overdue", "Overdue", mine.overdue),
             ("due-soon", "Due soon", mine.due_soon),

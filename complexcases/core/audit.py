@@ -23,8 +23,8 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db import DatabaseError, transaction
 from django.dispatch import receiver
 from django.http import HttpRequest
-from django.utils import timezone
 
+from complexcases.core import clock
 from complexcases.core.models import AuditAction, AuditEvent, AuditOutcome
 
 logger = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def _event(
         raise ValueError(f"Unknown audit outcome {outcome!r}")
     actor_user_id, actor_username = _actor_fields(actor)
     return AuditEvent(
-        occurred_at=timezone.now(),
+        occurred_at=clock.now(),
         actor_user_id=actor_user_id,
         actor_username=actor_username,
         action=action,

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from complexcases.accounts.policy import access_policy
+from complexcases.core import clock
 from complexcases.core.audit import CRN_PATTERN, audit_record, can_search_audit
 from complexcases.core.models import AuditAction, AuditEvent, AuditOutcome
 
@@ -229,7 +230,7 @@ def audit_export(request: HttpRequest) -> HttpResponseBase:
             "truncated": total > MAX_EXPORT_ROWS,
         },
     )
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+    stamp = clock.local_now().strftime("%Y%m%d-%H%M%S")
     # The trail as it stood before this export (the export's own record is not part of it).
     events = events.filter(pk__lt=export.pk)
     response = StreamingHttpResponse(_csv_rows(events), content_type="text/csv; charset=utf-8")

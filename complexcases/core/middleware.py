@@ -21,8 +21,8 @@ from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
-from django.utils import timezone
 
+from complexcases.core import clock
 from complexcases.core.audit import AuditUnavailable
 
 SIGNED_IN_AT = "cc_signed_in_at"
@@ -52,7 +52,7 @@ def absolute_seconds() -> int:
 
 def seconds_remaining(session: Any, now: float | None = None) -> dict[str, int]:
     """Seconds left before the idle and the absolute timeout for a signed-in session."""
-    now = timezone.now().timestamp() if now is None else now
+    now = clock.now().timestamp() if now is None else now
     last = float(session.get(LAST_ACTIVITY, now))
     signed_in = float(session.get(SIGNED_IN_AT, now))
     idle_left = int(last + idle_seconds() - now)
@@ -67,7 +67,7 @@ def seconds_remaining(session: Any, now: float | None = None) -> dict[str, int]:
 def start_session_clock(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     """Start both clocks at sign-in (a fresh sign-in restarts the 12 hours too)."""
     if request is not None and hasattr(request, "session"):
-        now = timezone.now().timestamp()
+        now = clock.now().timestamp()
         request.session[SIGNED_IN_AT] = now
         request.session[LAST_ACTIVITY] = now
 
@@ -133,7 +133,7 @@ class SessionTimeoutMiddleware:
         if not request.user.is_authenticated:
             return None
         session = request.session
-        now = timezone.now().timestamp()
+        now = clock.now().timestamp()
         if SIGNED_IN_AT not in session or LAST_ACTIVITY not in session:
             # A session from before the clocks existed: start them now.
             session.setdefault(SIGNED_IN_AT, now)

@@ -6,16 +6,16 @@ import datetime as dt
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, JsonResponse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from complexcases.accounts.policy import access_policy
+from complexcases.core import clock
 from complexcases.core.middleware import seconds_remaining, session_passive
 
 
 def _timeout_json(request: HttpRequest) -> JsonResponse:
     left = seconds_remaining(request.session)
-    expires_at = timezone.now() + dt.timedelta(seconds=left["seconds_remaining"])
+    expires_at = clock.now() + dt.timedelta(seconds=left["seconds_remaining"])
     return JsonResponse({**left, "expires_at": expires_at.isoformat()})
 
 

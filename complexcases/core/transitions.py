@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from django.db import models, transaction
-from django.utils import timezone
 
+from complexcases.core import clock
 from complexcases.core.audit import audit_record
 
 M = TypeVar("M", bound=models.Model)
@@ -57,7 +57,7 @@ def transition(
         current = getattr(obj, field)
         if to not in moves.get(current, frozenset()):
             raise TransitionNotAllowed(current, to)
-        now = timezone.now()
+        now = clock.now()
         setattr(obj, field, to)
         for name, value in (changes or {}).items():
             setattr(obj, name, value)

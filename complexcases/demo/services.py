@@ -19,10 +19,10 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
-from django.utils import timezone
 
 from complexcases.accounts.models import Staff, User
 from complexcases.accounts.services import role_request_resolve, user_role_grant
+from complexcases.core import clock
 from complexcases.people.generator import generate_extract
 from complexcases.people.importer import import_extract
 from complexcases.people.models import ExtractImport
@@ -60,14 +60,15 @@ def demo_allowed() -> bool:
     return bool(settings.DEBUG)
 
 
-def demo_setup(
-    *, people: int, today: dt.date | None = None, say: Callable[[str], None]
-) -> DemoSummary:
+def demo_setup(*, people: int, say: Callable[[str], None]) -> DemoSummary:
     """Make sure the demo exists: import, screen last month and this month, cast the sign-ins.
 
+    Every stage is built relative to today (`core.clock`, the same clock the services check
+    against), so the demo shows upcoming triages and panels and actions both due and overdue
+    whatever day it is built. Tests move the clock (time-machine) rather than pass a date.
     Reuses what is there: a second call changes nothing.
     """
-    today = today or timezone.localdate()
+    today = clock.today()
     previous = same_day_previous_month(today)
     months = (previous.strftime("%Y-%m"), today.strftime("%Y-%m"))
     cast_path = Path(settings.VAR_DIR) / CAST_FILE
@@ -218,7 +219,9 @@ def _demo_workflow(cast: dict[str, str], month: str, today: dt.date) -> None:
     from complexcases.triage.demo import hold_for_panel
 
     others = [p for p in listed if p.team.code != team_code]
-    received_at = timezone.now() - dt.timedelta(days=TRIAGE_HISTORY_DAYS)
+    received_at = dt.datetime.combine(
+        today - dt.timedelta(days=TRIAGE_HISTORY_DAYS), dt.time(9), tzinfo=clock.LONDON
+    )
 
     def refer(person: Any, challenges: str, support: str) -> Any:
         return referrals.referral_create(

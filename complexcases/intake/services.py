@@ -39,11 +39,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
 
 from complexcases.accounts import access
 from complexcases.accounts.models import Region, User
-from complexcases.core import transitions
+from complexcases.core import clock, transitions
 from complexcases.core.audit import audit_record
 from complexcases.intake import imap, rules
 from complexcases.intake.models import InboundEmail, InboundEmailTransition, MailboxCursor
@@ -389,7 +388,7 @@ def _advance_cursor(config: MailboxConfig, uidvalidity: int, uid: int) -> None:
         cursor.last_uid = uid
     else:
         return
-    cursor.updated_at = timezone.now()
+    cursor.updated_at = clock.now()
     cursor.save(update_fields=["uidvalidity", "last_uid", "updated_at"])
 
 
@@ -512,7 +511,7 @@ def _transition(
         history_fields={"inbound_email_id": email.pk},
         object_type="inbound_email",
         person_crn=person_crn,
-        changes={"resolved_by": actor, "resolved_at": timezone.now(), **(changes or {})},
+        changes={"resolved_by": actor, "resolved_at": clock.now(), **(changes or {})},
     )
 
 

@@ -14,11 +14,11 @@ from typing import Any, Generic, TypeVar
 
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from complexcases.accounts import access
 from complexcases.accounts.models import Pdu, UserRole
 from complexcases.accounts.roles import Role
+from complexcases.core import clock
 from complexcases.referrals import selectors as referral_selectors
 from complexcases.referrals.models import Referral
 from complexcases.referrals.selectors import ReferralRow
@@ -77,7 +77,7 @@ def your_referrals(user: Any, *, limit: int = SECTION_LIMIT) -> Listing[Referral
     mine = Q(referred_by_id=user.pk)
     if grants.own_caseload and grants.staff_id is not None:
         mine |= Q(person__offender_manager_id=grants.staff_id)
-    since = timezone.now() - dt.timedelta(days=RECENTLY_CLOSED_DAYS)
+    since = clock.now() - dt.timedelta(days=RECENTLY_CLOSED_DAYS)
     current = ~Q(status=ReferralStatus.CLOSED) | Q(closed_at__gte=since)
     referrals = (
         referral_selectors.visible_referrals(user)

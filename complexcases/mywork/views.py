@@ -20,24 +20,23 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from complexcases.accounts import access
 from complexcases.accounts.policy import access_policy
 from complexcases.accounts.roles import Role
 from complexcases.actions.selectors import my_actions_summary
+from complexcases.core import clock
 from complexcases.core.audit import audited_read
 from complexcases.intake.selectors import needs_attention_for
 from complexcases.mywork import selectors
-from complexcases.panels.rules import LONDON
 from complexcases.panels.selectors import follow_ups_due_for, invited_cases_for
 from complexcases.triage.selectors import upcoming_triage_for
 
 
 def _other_sections(user: Any) -> dict[str, Any]:
     """Sections read from the other apps' selectors: each is shown only when it has rows."""
-    today = timezone.now().astimezone(LONDON).date()
+    today = clock.today()
     summary = my_actions_summary(user, today=today)
     return {
         "actions": [summary] if summary["open"] else [],

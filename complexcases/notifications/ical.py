@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress
 from icalendar.enums import STATUS, TRANSP
 
+from complexcases.core import clock
 from complexcases.notifications.rules import LONDON
 
 PRODID = "-//HM Prison and Probation Service//Complex Cases//EN"
@@ -109,7 +110,7 @@ def build_invitation(
     event = Event.new(
         uid=uid,
         sequence=sequence,
-        stamp=(stamp or dt.datetime.now(dt.UTC)).astimezone(dt.UTC),
+        stamp=(stamp or clock.now()).astimezone(dt.UTC),
         start=start.astimezone(LONDON),
         end=end.astimezone(LONDON),
         summary=summary,

@@ -55,8 +55,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F, Q
-from django.utils import timezone
 
+from complexcases.core import clock
 from complexcases.core.audit import audit_record
 from complexcases.notifications import ical, rules
 from complexcases.notifications.models import (
@@ -444,7 +444,7 @@ def outbox_send(message_id: int, *, now: dt.datetime | None = None) -> SendResul
     or failed. Must not be called inside a transaction: the claim has to be committed before the
     email leaves, so that other workers see it.
     """
-    now = now or timezone.now()
+    now = now or clock.now()
     policy = retry_policy()
     message = _claim(message_id, now, policy)
     if message is None:
@@ -462,7 +462,7 @@ def outbox_send(message_id: int, *, now: dt.datetime | None = None) -> SendResul
 
 def outbox_due_ids(*, now: dt.datetime | None = None, limit: int = 100) -> list[int]:
     """Ids of the messages to send now: pending and due, or stuck in "sending" (worker died)."""
-    now = now or timezone.now()
+    now = now or clock.now()
     return list(
         OutboxMessage.objects.filter(_claimable(now))
         .order_by("next_attempt_at", "id")
@@ -493,7 +493,7 @@ def outbox_requeue(*, message_ids: Iterable[int], actor: Any) -> int:
         if not ids:
             return 0
         OutboxMessage.objects.filter(pk__in=ids).update(
-            status=OutboxStatus.PENDING, attempts=0, next_attempt_at=timezone.now(), claimed_at=None
+            status=OutboxStatus.PENDING, attempts=0, next_attempt_at=clock.now(), claimed_at=None
         )
         audit_record(
             actor=actor,
@@ -574,7 +574,7 @@ def delius_contacts_export(
     rows are locked and a waiting export re-checks them. Returns the batch, or None when nothing
     was pending (then `write` gets an empty list and nothing is recorded).
     """
-    now = now or timezone.now()
+    now = now or clock.now()
     with transaction.atomic():
         contacts = list(
             DeliusContact.objects.select_for_update(of=("self",))

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
 
 from complexcases.accounts import access
+from complexcases.core import clock
 from complexcases.panels import rules
 from complexcases.panels.models import (
     FollowUp,
@@ -203,7 +203,7 @@ def missing_expertise(case: PanelCase) -> list[str]:
 def papers_late(case: PanelCase) -> bool:
     issued = case.papers_issued_at
     issued_date = issued.astimezone(rules.LONDON).date() if issued else None
-    today = timezone.now().astimezone(rules.LONDON).date()
+    today = clock.today()
     return rules.papers_late(
         issued_date, case.meeting.date, case.meeting.series.papers_working_days, today
     )

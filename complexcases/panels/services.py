@@ -19,11 +19,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.urls import reverse
-from django.utils import timezone
 
 from complexcases.accounts import access
 from complexcases.accounts.models import Region, User
-from complexcases.core import transitions
+from complexcases.core import clock, transitions
 from complexcases.core.audit import audit_record
 from complexcases.notifications import services as notifications
 from complexcases.notifications.models import IcsMethod
@@ -412,7 +411,7 @@ def panel_case_book(
     Who may call: the region's Complex Cases team (views check). Raises ValidationError (no
     question, referral not awaiting panel), SlotTaken (slot or meeting full, also when a concurrent
     booking won: the partial unique index)."""
-    now = now or timezone.now()
+    now = now or clock.now()
     if not question.strip():
         raise ValidationError({"question": "Enter the question for the panel"})
     referral = Referral.objects.select_related("person", "pdu", "manager").get(pk=referral.pk)
@@ -580,7 +579,7 @@ def _issue_papers(case: PanelCase, *, now: dt.datetime) -> None:
 def papers_issue_due(*, now: dt.datetime | None = None) -> int:
     """Issue the papers of every booked case whose meeting's papers date has come (daily beat
     task; safe to run again: a case's papers are issued once). Returns how many were issued."""
-    now = now or timezone.now()
+    now = now or clock.now()
     today = now.astimezone(rules.LONDON).date()
     due = PanelCase.objects.filter(
         status=CaseStatus.BOOKED, papers_issued_at__isnull=True, meeting__papers_due__lte=today
@@ -712,7 +711,7 @@ def agenda_note_save(*, actor: Any, case: PanelCase, step: int, text: str) -> Ag
         note, _ = AgendaNote.objects.update_or_create(
             case=case,
             step=step,
-            defaults={"text": text.strip(), "updated_by": actor, "updated_at": timezone.now()},
+            defaults={"text": text.strip(), "updated_by": actor, "updated_at": clock.now()},
         )
         audit_record(
             actor=actor,
@@ -754,7 +753,7 @@ def panel_case_conclude(
     the referral moves to heard_at_panel, the summary and actions go by email (a link, no case
     details) to the practitioner, the SPO and the Head of PDU, a sensitive nDelius contact is
     queued, and the QDO's follow-up is scheduled 20 working days on."""
-    now = now or timezone.now()
+    now = now or clock.now()
     if not summary.strip():
         raise ValidationError({"summary": "Enter the chair's summary"})
     with transaction.atomic():
@@ -860,7 +859,7 @@ def follow_up_record(
 ) -> FollowUp:
     """The QDO's check-in. The outcome moves the referral: close (completed), further follow-up
     (a new check-in 20 working days on) or back to panel (awaiting panel)."""
-    now = now or timezone.now()
+    now = now or clock.now()
     errors: dict[str, str] = {}
     if outcome not in FollowUpOutcome.values:
         errors["outcome"] = "Choose the outcome of the follow-up"
@@ -1006,7 +1005,7 @@ def series_save(
             object_id=series.pk,
             after={"rrule": series.rrule, "policy": series.holiday_policy, "active": series.active},
         )
-    today = today or timezone.now().astimezone(rules.LONDON).date()
+    today = today or clock.today()
     return meetings_schedule(
         series=series,
         start=today,
@@ -1035,7 +1034,7 @@ def meetings_schedule_all(*, today: dt.date) -> int:
 
 def follow_up_reminders_send(*, now: dt.datetime | None = None) -> int:
     """Remind each QDO, once, of a follow-up check-in due today or earlier. Generic email."""
-    now = now or timezone.now()
+    now = now or clock.now()
     today = now.astimezone(rules.LONDON).date()
     due = FollowUp.objects.filter(
         status=FollowUpStatus.SCHEDULED, due__lte=today, reminded_at__isnull=True
@@ -1068,7 +1067,7 @@ def follow_up_reminders_send(*, now: dt.datetime | None = None) -> int:
 def reflection_prompts_send(*, now: dt.datetime | None = None) -> int:
     """After a meeting has been held, prompt its members (once) to take reflective time and say
     whether they want a debrief. Generic email with a link to the meeting page."""
-    now = now or timezone.now()
+    now = now or clock.now()
     today = now.astimezone(rules.LONDON).date()
     held = PanelMeeting.objects.filter(
         status=MeetingStatus.HELD, date__lte=today, reflection_prompted_at__isnull=True

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.utils import timezone
 
+from complexcases.core import clock
 from complexcases.panels import rules, services
 
 
@@ -12,7 +12,7 @@ from complexcases.panels import rules, services
 def panels_daily() -> dict[str, int]:
     """Keep a year of meetings scheduled, issue papers that are due, remind QDOs of follow-ups
     due, and prompt members to reflect after a meeting."""
-    now = timezone.now()
+    now = clock.now()
     return {
         "meetings_scheduled": services.meetings_schedule_all(
             today=now.astimezone(rules.LONDON).date()

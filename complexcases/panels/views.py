@@ -25,7 +25,6 @@ from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from complexcases.accounts import access
@@ -33,6 +32,7 @@ from complexcases.accounts.models import User
 from complexcases.accounts.policy import access_policy
 from complexcases.actions import selectors as actions_selectors
 from complexcases.actions import services as actions_services
+from complexcases.core import clock
 from complexcases.core.audit import audit_record, audited_read
 from complexcases.core.transitions import TransitionNotAllowed
 from complexcases.panels import pdf, rules, selectors, services
@@ -80,7 +80,7 @@ CHANGED = "This referral or case has changed since you opened the page. Check it
 
 
 def _today() -> dt.date:
-    return timezone.now().astimezone(rules.LONDON).date()
+    return clock.today()
 
 
 # --- overview ----------------------------------------------------------------------------------
@@ -140,7 +140,7 @@ def panel_book(request: HttpRequest, referral_id: int) -> HttpResponse:
     if referral.status != ReferralStatus.AWAITING_PANEL:
         messages.info(request, "This referral is not waiting for a panel.")
         return redirect("referrals:referral", referral_id=referral.pk)
-    meetings = selectors.meetings_with_space(referral.pdu.region_id, now=timezone.now())
+    meetings = selectors.meetings_with_space(referral.pdu.region_id, now=clock.now())
     proposed = services.invitees_proposed(referral)
     invitee_choices = [
         (str(i.user.pk), f"{i.user.get_full_name() or i.user.username}") for i in proposed

@@ -27,10 +27,10 @@ from django.db.models import (
     When,
 )
 from django.http import HttpRequest
-from django.utils import timezone
 
 from complexcases.accounts import access
 from complexcases.accounts.roles import Role
+from complexcases.core import clock
 from complexcases.core.audit import audit_record
 from complexcases.notifications.rules import working_days_between
 from complexcases.people.models import Person
@@ -141,7 +141,7 @@ def screening_snapshot(person: Person) -> ScreeningSnapshot:
 def conversation_month(person: Person) -> str:
     """The screening month a conversation recorded now answers: the latest run's month."""
     run = latest_run()
-    return run.month if run is not None else timezone.localdate().strftime("%Y-%m")
+    return run.month if run is not None else clock.today().strftime("%Y-%m")
 
 
 # --- awaiting a conversation ----------------------------------------------------------------
@@ -494,17 +494,13 @@ class ReferralRow:
     closure_label: str = ""
 
 
-def _local_date(value: dt.datetime) -> dt.date:
-    return timezone.localtime(value).date()
-
-
 def referral_rows(referrals: Any, *, today: dt.date | None = None) -> list[ReferralRow]:
     """Rows for the referrals of a list (from visible_referrals). No query beyond the list's own.
 
     The age counts working days (England and Wales bank holidays excluded) from the day the
     referral was received to today, or to the day it was closed.
     """
-    today = today or timezone.localdate()
+    today = today or clock.today()
     rows = []
     for referral in referrals:
         person = referral.person
@@ -512,8 +508,8 @@ def referral_rows(referrals: Any, *, today: dt.date | None = None) -> list[Refer
             # Limited access: the row shows the CRN and "limited access", nothing else.
             rows.append(ReferralRow(pk=referral.pk, crn=person.crn, limited_access=True))
             continue
-        received_on = _local_date(referral.created_at)
-        until = _local_date(referral.closed_at) if referral.closed_at else today
+        received_on = clock.local_date(referral.created_at)
+        until = clock.local_date(referral.closed_at) if referral.closed_at else today
         rows.append(
             ReferralRow(
                 pk=referral.pk,

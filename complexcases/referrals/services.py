@@ -17,11 +17,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
 
 from complexcases.accounts.models import UserRole
 from complexcases.accounts.roles import Role
-from complexcases.core import transitions
+from complexcases.core import clock, transitions
 from complexcases.core.audit import audit_record
 from complexcases.notifications import services as notifications
 from complexcases.notifications.rules import notification_body
@@ -84,7 +83,7 @@ def conversation_record(
         outcome=outcome,
         supported_elsewhere=supported_elsewhere,
         held_on=held_on,
-        today=timezone.localdate(),
+        today=clock.today(),
     )
     if errors:
         raise ValidationError(errors)
@@ -201,7 +200,7 @@ def referral_create(
                 criteria_count=snapshot.criteria_count,
                 criteria_met=snapshot.criteria_met,
                 eligible_at_referral=snapshot.eligible,
-                created_at=now or timezone.now(),
+                created_at=now or clock.now(),
             )
             ReferralTransition.objects.create(
                 referral=referral,
@@ -250,7 +249,7 @@ def referral_transition(
         changes = {
             "closure_reason": closure_reason,
             "closure_destination": destination,
-            "closed_at": timezone.now(),
+            "closed_at": clock.now(),
         }
         details = {
             **details,

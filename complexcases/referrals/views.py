@@ -28,11 +28,11 @@ from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from complexcases.accounts import access
 from complexcases.accounts.policy import access_policy
+from complexcases.core import clock
 from complexcases.core.audit import audit_record, audited_read
 from complexcases.core.forms import apply_service_errors, error_summary
 from complexcases.intake.selectors import email_for_referral
@@ -65,7 +65,7 @@ def conversation_record(request: HttpRequest, crn: str) -> HttpResponse:
     person = selectors.person_for_action(
         user, crn, roles_ok=selectors.may_record_conversation(user), request=request
     )
-    today = timezone.localdate()
+    today = clock.today()
     if request.method == "POST":
         form = ConversationForm(request.POST)
         if form.is_valid():

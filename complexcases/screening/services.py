@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.utils import timezone
 
 from complexcases.accounts.models import Pdu
+from complexcases.core import clock
 from complexcases.core.audit import audit_record
 from complexcases.core.models import AuditAction
 from complexcases.screening import criteria
@@ -130,7 +130,7 @@ def screening_run_create(
             criteria_set=criteria_set,
             parameters=parameters,
             previous_run=previous,
-            started_at=timezone.now(),
+            started_at=clock.now(),
             run_by=actor,
         )
         # Last month's list: person -> (months on the list, PDU, team). Small: about 1% of people.
@@ -301,7 +301,7 @@ def _finish(run: ScreeningRun, tally: _Tally) -> None:
     run.continuing_count = tally.continuing
     run.left_count = tally.left
     run.counts_by_pdu = {code: tally.by_pdu[code] for code in sorted(tally.by_pdu)}
-    run.finished_at = timezone.now()
+    run.finished_at = clock.now()
     run.save(
         update_fields=[
             "people_screened",

@@ -20,12 +20,12 @@ from typing import Any
 from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
 
 from complexcases.accounts import access
 from complexcases.accounts.models import User, UserRole
 from complexcases.accounts.roles import Role
 from complexcases.actions.selectors import actions_for_referral
+from complexcases.core import clock
 from complexcases.core.audit import audit_record
 from complexcases.referrals.models import Referral
 from complexcases.referrals.selectors import referral_get_for
@@ -337,7 +337,7 @@ def triage_calendar(
     meeting carries `limited_access_refusal` (the page shows only the CRN then). Cost: one query
     (plus the cached roles).
     """
-    now = now or timezone.now()
+    now = now or clock.now()
     regions = sorted(access.grants_for(user).listed_region_ids)
     dates = calendar_days(today, days)
     start = rules.london(dates[0], dt.time(0))

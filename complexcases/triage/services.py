@@ -26,11 +26,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
 
 from complexcases.accounts.models import User
 from complexcases.actions import services as actions
-from complexcases.core import transitions
+from complexcases.core import clock, transitions
 from complexcases.core.audit import audit_record
 from complexcases.notifications import services as notifications
 from complexcases.notifications.models import DeliusEvent, IcsMethod
@@ -259,7 +258,7 @@ def triage_book(
     the REQUEST invitation (SEQUENCE 0) and the nDelius "triage_booked" contact, and audits.
     `now` is for the demo's past meetings; it defaults to the current time.
     """
-    now = now or timezone.now()
+    now = now or clock.now()
     _validate(start, invitees, now)
     end = start + dt.timedelta(minutes=slot_minutes())
     crn = referral.person.crn
@@ -305,7 +304,7 @@ def triage_book(
         notifications.delius_contact_queue(
             person=referral.person,
             event=DeliusEvent.TRIAGE_BOOKED,
-            contact_date=timezone.localdate(now),
+            contact_date=clock.local_date(now),
             staff_code=_staff_code(actor, referral),
             notes=f"Complex Cases triage booked for {london_date_time(start)} (UK time).",
             source_type="triage_meeting",
@@ -349,7 +348,7 @@ def triage_reschedule(
     nothing sent. The same double-booking check as booking (ignoring this meeting). Raises
     ValidationError (also when the triage is no longer booked). Audited ("update").
     """
-    now = now or timezone.now()
+    now = now or clock.now()
     with transaction.atomic():
         current = (
             TriageMeeting.objects.select_for_update()
@@ -460,7 +459,7 @@ def triage_cancel(
             meeting=meeting, to=MeetingStatus.CANCELLED, actor=actor, reason=reason.strip()
         )
         cancelled.sequence += 1
-        cancelled.updated_at = timezone.now()
+        cancelled.updated_at = clock.now()
         cancelled.save(update_fields=["sequence", "updated_at"])
         attendees = list(cancelled.attendees.all())
         _send(
@@ -508,7 +507,7 @@ def triage_outcome_record(
     "triage_outcome" contact (once per record) and the audit. Raises ValidationError with every
     field problem (rules.record_errors). The sensitive notes stay in the service.
     """
-    today = today or timezone.localdate()
+    today = today or clock.today()
     errors = rules.record_errors(
         outcome=outcome,
         panel_question=panel_question,

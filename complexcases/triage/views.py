@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from complexcases.accounts import access
 from complexcases.accounts.policy import access_policy
+from complexcases.core import clock
 from complexcases.core.audit import audit_record, audited_read
 from complexcases.core.forms import error_summary
 from complexcases.referrals.states import ReferralStatus
@@ -80,7 +81,7 @@ def triage_book(request: HttpRequest, referral_id: int) -> HttpResponse:
     form = BookingForm(
         request.POST if request.method == "POST" else None, choices=list(offered.items())
     )
-    now = timezone.now()
+    now = clock.now()
     suggestion = selectors.suggested_slot(
         list(offered), after=now, exclude=current.pk if current else None
     )
@@ -333,7 +334,7 @@ def triage_calendar(request: HttpRequest) -> HttpResponse:
             request=request,
         )
         raise access.NotFound()
-    today = timezone.localdate()
+    today = clock.today()
     with audited_read(actor=user, action="list", object_type="triage_calendar", request=request):
         days = selectors.triage_calendar(user, today=today)
         return render(

@@ -22,8 +22,8 @@ import datetime as dt
 import json
 import random
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
+from complexcases.core import clock
 from complexcases.people.generator.caseload import Caseload
 from complexcases.people.generator.files import (
     COLUMNS,
@@ -65,7 +65,7 @@ def generate_extract(
         raise ValueError("people must not be negative")
     chosen = resolve_regions(regions)
     if extract_date is None:
-        extract_date = dt.datetime.now(ZoneInfo("Europe/London")).date()
+        extract_date = clock.today()
     out_dir = Path(out_dir)
     prepare_directory(out_dir)
 

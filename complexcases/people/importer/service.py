@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
-from django.utils import timezone
 
 from complexcases.accounts.models import Pdu, Region, Staff, Team
 from complexcases.accounts.services import ProvisionReport, accounts_provision_from_staff
+from complexcases.core import clock
 from complexcases.core.audit import audit_record
 from complexcases.people.importer import apply
 from complexcases.people.importer.problems import NOT_APPLICABLE, ProblemList
@@ -155,7 +155,7 @@ def import_extract(path: Path, *, actor: str, progress: Progress | None = None) 
     is recorded with outcome no_changes. `progress(file, rows_read)` is called every 50,000 rows.
     For operators (the import_extract command) and the demo set-up; not for web requests.
     """
-    started_at = timezone.now()
+    started_at = clock.now()
     path = Path(path)
     problems = ProblemList()
     warnings: list[str] = []
@@ -176,7 +176,7 @@ def import_extract(path: Path, *, actor: str, progress: Progress | None = None) 
             changed = any(count for table in run.changes.values() for count in table.values())
             record = ExtractImport.objects.create(
                 started_at=started_at,
-                finished_at=timezone.now(),
+                finished_at=clock.now(),
                 source_name=source.name[:255],
                 extract_date=dt.date.fromisoformat(run.extract_date or ""),
                 schema_version=SCHEMA_VERSION,

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
+from complexcases.core import clock
 from complexcases.people.generator import ExtractDirectoryError, generate_extract
 from complexcases.people.reference import REGION_CODES, UnknownRegionError
 
@@ -37,7 +37,7 @@ class Command(BaseCommand):
         if people < 0:
             raise CommandError("--people must not be negative")
         regions = [code for code in options["regions"].split(",") if code.strip()]
-        extract_date = timezone.localdate()
+        extract_date = clock.today()
         if options["extract_date"]:
             try:
                 extract_date = dt.date.fromisoformat(options["extract_date"])
