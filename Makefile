@@ -27,11 +27,13 @@ install: $(STAMP) $(ASSETS) ## Create .venv, install Python and front-end depend
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-$(ASSETS): node_modules/.package-lock.json complexcases/core/static_src/init.js
+# The .map files go too: the minified files name them (sourceMappingURL), and the production static
+# storage (hashed names, a manifest) refuses to collect a file whose references do not resolve.
+$(ASSETS): node_modules/.package-lock.json complexcases/core/static_src/init.js Makefile
 	rm -rf static_build && mkdir -p static_build/govuk static_build/moj static_build/vendor
-	cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.css node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js static_build/govuk/
+	cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.{css,js}{,.map} static_build/govuk/
 	cp -r node_modules/govuk-frontend/dist/govuk/assets static_build/govuk/assets
-	cp node_modules/@ministryofjustice/frontend/moj/moj-frontend.min.css node_modules/@ministryofjustice/frontend/moj/moj-frontend.min.js static_build/moj/
+	cp node_modules/@ministryofjustice/frontend/moj/moj-frontend.min.{css,js}{,.map} static_build/moj/
 	cp -r node_modules/@ministryofjustice/frontend/moj/assets static_build/moj/assets
 	cp node_modules/axe-core/axe.min.js static_build/vendor/
 	cp complexcases/core/static_src/init.js static_build/init.js
